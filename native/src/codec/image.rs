@@ -1,0 +1,293 @@
+//! PNG and JPEG images of uint8 (H,W) gray or (H,W,3) RGB arrays (PNG also uint16).
+//!
+//! Decoding goes through the `image` crate (`png`, and `zune-jpeg` for JPEG), reading the
+//! header first so that a file of another size, channel count or depth than the field
+//! declares is refused before any pixel is decoded.
+//!
+//! Encoding: PNG with `image`'s `CompressionType::Fast` and adaptive filtering. On a
+//! 224x224x3 photo it encodes 17x faster than `Default` (5.4x faster than OpenCV's
+//! `imencode`) for a file 18% larger than `Default`'s (8% larger than OpenCV's); on noise
+//! the sizes are equal (see `native/benches/codecs.rs`). Spark writes are encode-bound. JPEG
+//! with `jpeg-encoder` (AVX2 when available): libjpeg's quality scaling, 4:2:0 chroma
+//! subsampling with box averaging, as OpenCV writes them by default, so files match
+//! upstream's in size; `image`'s own JPEG encoder is about 3x slower and only writes 4:4:4.
+
+use std::io::Cursor;
+
+use image::codecs::jpeg::JpegDecoder;
+use image::codecs::png::{CompressionType, FilterType, PngDecoder, PngEncoder};
+use image::{ColorType, ExtendedColorType, ImageDecoder, ImageEncoder, ImageResult, Limits};
+use jpeg_encoder::{ChromaSubsamplingMethod, SamplingFactor};
+
+use super::{fmt_shape, Expect, ImageFormat, Tensor, TensorRef};
+use crate::dtype::{ArrayDType, Kind};
+use crate::error::{Error, Result};
+
+// 16-bit samples are handed to and taken from `image` in native byte order.
+const _: () = assert!(
+    cfg!(target_endian = "little"),
+    "16-bit image samples assume a little-endian host"
+);
+
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+const JPEG_MAGIC: &[u8] = b"\xff\xd8\xff";
+/// JPEG end-of-image marker; its absence means the file was truncated.
+const JPEG_EOI: &[u8] = b"\xff\xd9";
+/// Largest decoded image accepted when the field leaves height or width open.
+const MAX_OPEN_IMAGE_BYTES: usize = 1 << 30;
+
+/// The pixel layout of an image: size, channel count (1 gray, 2 gray+alpha, 3 RGB,
+/// 4 RGBA) and bytes per sample (1 or 2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Layout {
+    height: usize,
+    width: usize,
+    channels: usize,
+    sample: usize,
+}
+
+impl Layout {
+    /// The layout a decoder reports from the file's header.
+    fn of_header(dims: (u32, u32), color: ColorType) -> Self {
+        let (width, height) = (dims.0 as usize, dims.1 as usize);
+        Layout {
+            height,
+            width,
+            channels: color.channel_count().into(),
+            sample: color.bytes_per_pixel() as usize / color.channel_count() as usize,
+        }
+    }
+
+    fn byte_len(&self) -> Option<usize> {
+        [self.width, self.channels, self.sample]
+            .iter()
+            .try_fold(self.height, |n, d| n.checked_mul(*d))
+    }
+
+    fn shape(&self) -> Vec<usize> {
+        match self.channels {
+            1 => vec![self.height, self.width],
+            c => vec![self.height, self.width, c],
+        }
+    }
+
+    fn dtype(&self) -> ArrayDType {
+        ArrayDType::native(Kind::UInt, self.sample)
+    }
+
+    fn describe(&self, format: &str) -> String {
+        let bits = 8 * self.sample;
+        format!(
+            "a {}x{} {} uint{bits} {format}",
+            self.height,
+            self.width,
+            channel_name(self.channels)
+        )
+    }
+}
+
+fn channel_name(channels: usize) -> &'static str {
+    match channels {
+        1 => "gray",
+        2 => "gray+alpha",
+        3 => "RGB",
+        4 => "RGBA",
+        _ => "multi-channel",
+    }
+}
+
+/// The image layout an array has, or a `Value` error saying why it cannot be one.
+fn array_layout(t: &TensorRef, format: ImageFormat) -> Result<Layout> {
+    let sample = match (t.dtype.kind, t.dtype.itemsize, format) {
+        (Kind::UInt, 1, _) | (Kind::UInt, 2, ImageFormat::Png) => t.dtype.itemsize,
+        _ => {
+            let allowed = if format == ImageFormat::Png {
+                "uint8 or uint16"
+            } else {
+                "uint8"
+            };
+            return Err(Error::value(format!(
+                "{format:?} images must be {allowed}, found dtype '{}'",
+                t.dtype.descr()
+            )));
+        }
+    };
+    let (height, width, channels) = match *t.shape {
+        [h, w] => (h, w, 1),
+        [h, w, 3] => (h, w, 3),
+        _ => {
+            return Err(Error::value(format!(
+                "images must have shape (H, W) or (H, W, 3), found {}",
+                fmt_shape(t.shape.iter().map(|d| Some(*d)))
+            )))
+        }
+    };
+    let max_side = if format == ImageFormat::Jpeg {
+        65535
+    } else {
+        u32::MAX as usize
+    };
+    if height == 0 || width == 0 || height > max_side || width > max_side {
+        return Err(Error::value(format!(
+            "{format:?} images must be 1 to {max_side} pixels high and wide, found {height}x{width}"
+        )));
+    }
+    Ok(Layout {
+        height,
+        width,
+        channels,
+        sample,
+    })
+}
+
+/// Encodes an image; `quality` (1–100) applies to JPEG only.
+pub fn encode(t: &TensorRef, format: ImageFormat, quality: u8) -> Result<Vec<u8>> {
+    let layout = array_layout(t, format)?;
+    let data = t.c_order_le()?;
+    let (w, h) = (layout.width as u32, layout.height as u32);
+    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
+    match format {
+        ImageFormat::Png => {
+            let color = match (layout.channels, layout.sample) {
+                (1, 1) => ExtendedColorType::L8,
+                (1, _) => ExtendedColorType::L16,
+                (_, 1) => ExtendedColorType::Rgb8,
+                _ => ExtendedColorType::Rgb16,
+            };
+            PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+                .write_image(&data, w, h, color)
+                .map_err(|e| Error::internal(format!("PNG encoding failed: {e}")))?;
+        }
+        ImageFormat::Jpeg => {
+            let color = if layout.channels == 1 {
+                jpeg_encoder::ColorType::Luma
+            } else {
+                jpeg_encoder::ColorType::Rgb
+            };
+            let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+            encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
+            encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+            // `array_layout` keeps JPEG sides within u16.
+            encoder
+                .encode(&data, w as u16, h as u16, color)
+                .map_err(|e| Error::internal(format!("JPEG encoding failed: {e}")))?;
+        }
+    }
+    Ok(out)
+}
+
+/// What the field allows: channels and sample size fixed, height and width possibly open.
+struct Wanted {
+    height: Option<usize>,
+    width: Option<usize>,
+    channels: usize,
+    sample: usize,
+}
+
+impl Wanted {
+    /// Reads the image layout a field declares: rank 2 is gray, rank 3 with a last
+    /// dimension of 3 (or open) is RGB; dtype uint8 or uint16.
+    fn from_expect(expect: &Expect) -> Result<Self> {
+        let sample = match (expect.kind, expect.itemsize) {
+            (Kind::UInt, Some(s @ (1 | 2))) => s,
+            _ => return Err(Error::decode("image fields must be uint8 or uint16")),
+        };
+        let (height, width, channels) = match *expect.shape {
+            [h, w] => (h, w, 1),
+            [h, w, None | Some(3)] => (h, w, 3),
+            _ => {
+                return Err(Error::decode(format!(
+                    "image fields must have shape (H, W) or (H, W, 3), found {}",
+                    fmt_shape(expect.shape.iter().copied())
+                )))
+            }
+        };
+        Ok(Wanted {
+            height,
+            width,
+            channels,
+            sample,
+        })
+    }
+
+    fn fits(&self, found: &Layout) -> bool {
+        self.height.is_none_or(|h| h == found.height)
+            && self.width.is_none_or(|w| w == found.width)
+            && self.channels == found.channels
+            && self.sample == found.sample
+    }
+
+    /// `Decode` error unless the header's layout is what the field declares and its
+    /// pixels fit the size limit; returns the decoded byte size.
+    fn check(&self, found: &Layout, format: &str) -> Result<usize> {
+        if !self.fits(found) {
+            let side = |d: Option<usize>| d.map_or("?".to_string(), |d| d.to_string());
+            return Err(Error::decode(format!(
+                "expected a {}x{} {} uint{} image, found {}",
+                side(self.height),
+                side(self.width),
+                channel_name(self.channels),
+                8 * self.sample,
+                found.describe(format)
+            )));
+        }
+        match found.byte_len() {
+            Some(n) if n <= MAX_OPEN_IMAGE_BYTES || (self.height.is_some() && self.width.is_some()) => Ok(n),
+            _ => Err(Error::decode(format!(
+                "{} is too large to decode",
+                found.describe(format)
+            ))),
+        }
+    }
+
+    /// Decoder limits: room for the pixels plus slack. Dimensions are checked by
+    /// [`check`](Self::check), whose message names what the field expects.
+    fn limits(&self) -> Limits {
+        let pixels = self
+            .height
+            .zip(self.width)
+            .and_then(|(h, w)| h.checked_mul(w)?.checked_mul(self.channels * self.sample));
+        let mut limits = Limits::no_limits();
+        limits.max_alloc = Some(pixels.unwrap_or(MAX_OPEN_IMAGE_BYTES).saturating_add(1 << 20) as u64);
+        limits
+    }
+}
+
+/// Decodes a PNG or JPEG (detected from its bytes), checking its header dimensions
+/// and channel count against `expect` before decoding pixels.
+///
+/// JPEGs decode leniently (like libjpeg, corrupt entropy data gives a damaged image) but
+/// must end with the end-of-image marker, so truncated files are an error.
+pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
+    let wanted = Wanted::from_expect(expect)?;
+    let (layout, data) = if bytes.starts_with(PNG_MAGIC) {
+        read(
+            PngDecoder::with_limits(Cursor::new(bytes), wanted.limits()),
+            "PNG",
+            &wanted,
+        )?
+    } else if bytes.starts_with(JPEG_MAGIC) {
+        if !bytes.ends_with(JPEG_EOI) {
+            return Err(Error::decode("truncated JPEG (no end-of-image marker)"));
+        }
+        read(JpegDecoder::new(Cursor::new(bytes)), "JPEG", &wanted)?
+    } else {
+        return Err(Error::decode("not a PNG or JPEG image"));
+    };
+    Ok(Tensor {
+        dtype: layout.dtype(),
+        shape: layout.shape(),
+        fortran_order: false,
+        data,
+    })
+}
+
+/// Checks the header a decoder has read against the field, then decodes the pixels.
+fn read(decoder: ImageResult<impl ImageDecoder>, format: &str, wanted: &Wanted) -> Result<(Layout, Vec<u8>)> {
+    let invalid = |e: image::ImageError| Error::decode(format!("invalid {format}: {e}"));
+    let decoder = decoder.map_err(invalid)?;
+    let layout = Layout::of_header(decoder.dimensions(), decoder.color_type());
+    let mut data = vec![0; wanted.check(&layout, format)?];
+    decoder.read_image(&mut data).map_err(invalid)?;
+    Ok((layout, data))
+}

@@ -1,0 +1,63 @@
+//! The operations of `docs/ffi.md` in the string/JSON forms both bindings pass across,
+//! so that the C and JNI files only convert arguments and results.
+
+use serde::Deserialize;
+
+use crate::dataset::metadata;
+use crate::error::{Error, Result, KIND_TABLE};
+use crate::schema::{validate_row, Unischema};
+
+/// Names of the fields matching any regex of the JSON list `patterns_json`, as a JSON list.
+pub fn match_fields(schema: &Unischema, patterns_json: &str) -> Result<String> {
+    let patterns: Vec<String> = parse_json(patterns_json, "field patterns")?;
+    let names: Vec<&str> = schema.match_fields(&patterns)?.into_iter().map(|f| f.name.as_str()).collect();
+    Ok(serde_json::to_string(&names).expect("strings serialize"))
+}
+
+/// The row check JSON: the keys of the user's dict and those whose value is None.
+#[derive(Deserialize)]
+struct RowCheck {
+    present: Vec<String>,
+    #[serde(default)]
+    none: Vec<String>,
+}
+
+/// Validates a row described by `{"present": [...], "none": [...]}`.
+pub fn validate_row_json(schema: &Unischema, row_json: &str) -> Result<()> {
+    let row: RowCheck = parse_json(row_json, "row check")?;
+    validate_row(schema, &row.present, &row.none)
+}
+
+/// The Hadoop settings of `materialize_dataset` as a JSON object; `row_group_size_mb <= 0`
+/// leaves the block size alone.
+pub fn writer_hadoop_conf(row_group_size_mb: i64) -> String {
+    let conf: serde_json::Map<String, serde_json::Value> =
+        metadata::writer_hadoop_conf((row_group_size_mb > 0).then_some(row_group_size_mb))
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+    serde_json::Value::Object(conf).to_string()
+}
+
+/// A shape as the bindings pass it (signed 64-bit) → sizes; negative sizes are `Value` errors.
+pub fn shape(dims: &[i64]) -> Result<Vec<usize>> {
+    dims.iter().map(|&d| usize::try_from(d).map_err(|_| Error::value(format!("invalid array dimension {d}")))).collect()
+}
+
+/// A field index as the bindings pass it → index; negative is a `Value` error.
+pub fn field_index(index: i64) -> Result<usize> {
+    usize::try_from(index).map_err(|_| Error::value(format!("invalid field index {index}")))
+}
+
+/// The error table as JSON: `[{"code": 1, "kind": "Value", "python": "ValueError"}, ...]`.
+pub fn error_table() -> String {
+    let rows: Vec<_> = KIND_TABLE
+        .iter()
+        .map(|i| serde_json::json!({"code": i.c_code, "kind": format!("{:?}", i.kind), "python": i.python_name}))
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::value(format!("invalid {what} JSON: {e}")))
+}

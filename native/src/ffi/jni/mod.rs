@@ -1,0 +1,62 @@
+//! JNI bindings of `petastorm.jni.NativeLib` (static natives of a Java class): argument
+//! conversion, schema handles as `long`, and errors thrown as their kind's Java class.
+
+mod metadata;
+mod schema;
+
+use jni::objects::{JByteArray, JObject, JString};
+use jni::sys::jlong;
+use jni::JNIEnv;
+
+use super::guard;
+use crate::error::{Error, Result};
+use crate::schema::Unischema;
+
+/// Runs a guarded body; on error throws the kind's Java exception (unless a Java exception
+/// is already pending) and returns `T::default()` (0 or null).
+fn call<'l, T: Default>(env: &mut JNIEnv<'l>, f: impl FnOnce(&mut JNIEnv<'l>) -> Result<T>) -> T {
+    guard(|| f(env)).unwrap_or_else(|e| {
+        if !env.exception_check().unwrap_or(false) {
+            throw(env, &e);
+        }
+        T::default()
+    })
+}
+
+/// Throws `e` as its kind's class, or as `RuntimeException` when that class is missing.
+fn throw(env: &mut JNIEnv, e: &Error) {
+    if env.throw_new(e.kind().info().java_class, e.message()).is_err() {
+        let _ = env.exception_clear();
+        let _ = env.throw_new("java/lang/RuntimeException", e.message());
+    }
+}
+
+/// A failed JNI call (a pending Java exception, if any, is thrown instead of this error).
+fn jni_error(e: jni::errors::Error) -> Error {
+    Error::internal(format!("JNI call failed: {e}"))
+}
+
+fn non_null<'a>(obj: &'a JObject, what: &str) -> Result<&'a JObject<'a>> {
+    match obj.is_null() {
+        true => Err(Error::value(format!("{what} is null"))),
+        false => Ok(obj),
+    }
+}
+
+/// A Java `String` argument.
+fn string_arg(env: &mut JNIEnv, s: &JString, what: &str) -> Result<String> {
+    non_null(s, what)?;
+    Ok(env.get_string(s).map_err(jni_error)?.into())
+}
+
+/// A Java `byte[]` argument.
+fn bytes_arg(env: &mut JNIEnv, a: &JByteArray, what: &str) -> Result<Vec<u8>> {
+    non_null(a, what)?;
+    env.convert_byte_array(a).map_err(jni_error)
+}
+
+/// The schema behind a handle from `schemaParse`.
+fn schema_arg<'a>(handle: jlong) -> Result<&'a Unischema> {
+    // SAFETY: non-zero handles come from `schemaParse` and live until `schemaFree`.
+    unsafe { (handle as *const Unischema).as_ref() }.ok_or_else(|| Error::value("schema handle is 0"))
+}

@@ -1,0 +1,146 @@
+//! Checks a row's values against the schema and encodes/decodes single cells by field.
+
+use super::field_dtype::numpy_name;
+use super::{Codec, Field, SparkType, Unischema};
+use crate::codec::{self, fmt_shape, Tensor, TensorRef};
+use crate::dtype::{ArrayDType, Kind};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Checks a row's keys (`present`) and the keys whose value is None (`none`):
+/// every non-nullable field present and not None, and no key outside the schema.
+pub fn validate_row<S: AsRef<str>>(schema: &Unischema, present: &[S], none: &[S]) -> Result<()> {
+    let has = |keys: &[S], name: &str| keys.iter().any(|k| k.as_ref() == name);
+    if let Some(f) = schema.fields().iter().find(|f| !f.nullable && !has(present, &f.name)) {
+        return Err(Error::value(format!("Field {} is not found in the row, but is not nullable", f.name)));
+    }
+    if let Some(k) = present.iter().find(|k| schema.field_by_name(k.as_ref()).is_none()) {
+        return Err(Error::value(format!("Field '{}' is not in schema {}", k.as_ref(), schema.name())));
+    }
+    if let Some(f) = schema.fields().iter().find(|f| !f.nullable && has(none, &f.name)) {
+        return Err(Error::value(format!("Field {} is not nullable, but got a None value", f.name)));
+    }
+    Ok(())
+}
+
+/// Checks one value against field `field_index` and encodes it by the field's codec.
+///
+/// `dtype` is NumPy's `value.dtype.str` (`decimal` for a decimal scalar, `O` for any other
+/// non-array); `data` holds the raw elements in C order (Fortran order when `fortran`).
+/// Scalar-column fields return an empty buffer: the binding converts the scalar itself.
+pub fn encode_cell(
+    schema: &Unischema,
+    field_index: usize,
+    dtype: &str,
+    shape: &[usize],
+    fortran: bool,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let field = schema.field(field_index)?;
+    encode(field, dtype, shape, fortran, data).map_err(|e| e.context(format_args!("field '{}'", field.name)))
+}
+
+fn encode(field: &Field, dtype: &str, shape: &[usize], fortran: bool, data: &[u8]) -> Result<Vec<u8>> {
+    let array = || check_array(field, dtype, shape, fortran, data);
+    match field.codec {
+        None | Some(Codec::Scalar { .. }) => check_scalar(field, dtype, shape).map(|()| Vec::new()),
+        Some(Codec::Ndarray) => codec::npy::encode(&array()?),
+        Some(Codec::CompressedNdarray) => codec::npz::encode(&array()?),
+        Some(Codec::CompressedImage { format, quality }) => codec::image::encode(&array()?, format, quality),
+    }
+}
+
+/// Upstream's array codec checks: an ndarray of the field's type and a compliant shape
+/// (plus a buffer that holds exactly that array).
+fn check_array<'a>(
+    field: &Field,
+    dtype: &str,
+    shape: &'a [usize],
+    fortran: bool,
+    data: &'a [u8],
+) -> Result<TensorRef<'a>> {
+    if dtype == "O" || dtype == "decimal" {
+        return Err(Error::type_error(format!(
+            "Unexpected type of {} feature. Expected an ndarray of {}. Got {dtype}",
+            field.name,
+            field.dtype.name()
+        )));
+    }
+    let array_dtype = ArrayDType::parse(dtype)?;
+    if !field.dtype.matches(&array_dtype) {
+        return Err(Error::value(format!(
+            "Unexpected type of {} feature. Expected {}. Got {}",
+            field.name,
+            field.dtype.name(),
+            numpy_name(&array_dtype)
+        )));
+    }
+    if !shape_complies(shape, &field.shape) {
+        return Err(Error::value(format!(
+            "Unexpected dimensions of {} feature. Expected {}. Got {}",
+            field.name,
+            fmt_shape(field.shape.iter().copied()),
+            fmt_shape(shape.iter().map(|d| Some(*d)))
+        )));
+    }
+    let value = TensorRef { dtype: array_dtype, shape, fortran_order: fortran, data };
+    value.check_len()?;
+    Ok(value)
+}
+
+/// Upstream `ScalarCodec.encode` checks: a 0-d value, and a string for string columns.
+fn check_scalar(field: &Field, dtype: &str, shape: &[usize]) -> Result<()> {
+    if !shape.is_empty() {
+        return Err(Error::type_error(format!(
+            "expected a scalar for field '{}', got a value of shape {}",
+            field.name,
+            fmt_shape(shape.iter().map(|d| Some(*d)))
+        )));
+    }
+    if field.spark_type()? == SparkType::String {
+        let is_str = dtype != "O" && dtype != "decimal" && ArrayDType::parse(dtype)?.kind == Kind::Unicode;
+        if !is_str {
+            return Err(Error::value(format!("Expected a string value for field {}. Got type {dtype}", field.name)));
+        }
+    }
+    Ok(())
+}
+
+/// Same rank, and every declared size equal (`None` matches any size).
+fn shape_complies(shape: &[usize], declared: &[Option<usize>]) -> bool {
+    shape.len() == declared.len() && shape.iter().zip(declared).all(|(s, d)| d.is_none_or(|d| d == *s))
+}
+
+/// Decodes the bytes of a binary-codec cell of field `field_index` into a C-order,
+/// little-endian array checked against the field's dtype and shape.
+/// Errors are `Decode` and name the field.
+pub fn decode_cell(schema: &Unischema, field_index: usize, cell: &[u8]) -> Result<Tensor> {
+    let field = schema.field(field_index)?;
+    decode(field, cell).map_err(|e| e.context(format_args!("field '{}'", field.name)))
+}
+
+fn decode(field: &Field, cell: &[u8]) -> Result<Tensor> {
+    let not_binary = || Error::value("decode_cell needs a field with a binary codec");
+    let expect = field.dtype.expect(&field.shape).ok_or_else(not_binary)?;
+    let decoded = match field.codec {
+        Some(Codec::Ndarray) => codec::npy::decode(cell, &expect),
+        Some(Codec::CompressedNdarray) => codec::npz::decode(cell, &expect),
+        Some(Codec::CompressedImage { .. }) => codec::image::decode(cell, &expect),
+        None | Some(Codec::Scalar { .. }) => return Err(not_binary()),
+    };
+    decoded.map_err(|e| match e.kind() {
+        ErrorKind::Decode | ErrorKind::Internal => e,
+        _ => Error::decode(e.message()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_comply_by_rank_and_size() {
+        assert!(shape_complies(&[4, 128], &[None, Some(128)]));
+        assert!(!shape_complies(&[4, 127], &[None, Some(128)]));
+        assert!(!shape_complies(&[4], &[None, Some(128)]));
+    }
+}

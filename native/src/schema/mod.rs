@@ -1,0 +1,12 @@
+//! Unischema: fields, NumPy scalar dtypes, JSON and pickle forms, Spark type mapping, cell checks.
+
+pub mod cell;
+mod field_dtype;
+pub mod pickle;
+mod spark;
+mod unischema;
+
+pub use cell::{decode_cell, encode_cell, validate_row};
+pub use field_dtype::{numpy_name, FieldDType};
+pub use spark::SparkType;
+pub use unischema::{Codec, Field, Unischema};

@@ -1,0 +1,205 @@
+//! `_common_metadata` and the writer's Hadoop settings.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use arrow::array::{BinaryArray, Int32Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use common::{fixtures, python, temp_dir};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use petastorm_native::dataset::metadata::{
+    common_metadata, key_value_metadata, parquet_footer_len, schema_from_metadata, writer_hadoop_conf,
+    ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY,
+};
+use petastorm_native::schema::{pickle::to_pickle, Unischema};
+use petastorm_native::ErrorKind;
+
+const HELLO_FIXTURE: &str = r#"{"name": "HelloWorldSchema", "fields": [
+ {"name": "id", "dtype": "int32", "shape": [], "codec": {"type": "scalar", "spark_type": "integer"}},
+ {"name": "image1", "dtype": "uint8", "shape": [128, 256, 3], "codec": {"type": "compressed_image", "format": "png"}},
+ {"name": "array_4d", "dtype": "uint8", "shape": [null, 128, 30, null], "codec": {"type": "ndarray"}}]}"#;
+
+/// The footer of a Parquet file: its last `footer_len + 8` bytes.
+fn footer(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let len = parquet_footer_len(&bytes[bytes.len() - 8..]).unwrap() as usize;
+    bytes[bytes.len() - len - 8..].to_vec()
+}
+
+/// `(relative path, footer)` of every `.parquet` file under `dir`, sorted.
+fn footers(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                out.push((path.strip_prefix(root).unwrap().display().to_string(), footer(&path)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn summarize(schema: &Unischema, files: &[(String, Vec<u8>)]) -> petastorm_native::Result<Vec<u8>> {
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(p, f)| (p.as_str(), f.as_slice())).collect();
+    common_metadata(schema, &files)
+}
+
+fn value(kv: &[(String, Vec<u8>)], key: &str) -> Option<String> {
+    kv.iter().find(|(k, _)| k == key).map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}
+
+#[test]
+fn hadoop_conf() {
+    let conf = writer_hadoop_conf(Some(256));
+    assert_eq!(conf[0], ("parquet.block.size".to_string(), (256 * 1024 * 1024).to_string()));
+    let without = writer_hadoop_conf(None);
+    assert_eq!(&conf[1..], &without[..]);
+    let keys: Vec<&str> = without.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "parquet.summary.metadata.level",
+            "parquet.enable.summary-metadata",
+            "parquet.summary.metadata.propagate-errors",
+            "parquet.block.size.row.check.min",
+            "parquet.row-group.size.row.check.min"
+        ]
+    );
+    assert_eq!(without[0].1, "NONE");
+    assert_eq!(without[1].1, "false");
+}
+
+#[test]
+fn footer_len_needs_the_magic() {
+    assert_eq!(parquet_footer_len(b"\x10\x02\0\0PAR1").unwrap(), 0x210);
+    assert_eq!(parquet_footer_len(b"xx\x10\x02\0\0PAR1").unwrap(), 0x210);
+    assert_eq!(parquet_footer_len(b"\x10\x02\0\0PAR2").unwrap_err().kind(), ErrorKind::Metadata);
+    assert_eq!(parquet_footer_len(b"PAR1").unwrap_err().kind(), ErrorKind::Metadata);
+}
+
+#[test]
+fn common_metadata_of_the_hello_fixture() {
+    let schema = Unischema::from_json(HELLO_FIXTURE).unwrap();
+    let files = footers(&fixtures().join("petastorm-0.13.1/hello"));
+    assert_eq!(files.len(), 2);
+    let bytes = summarize(&schema, &files).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+
+    assert_eq!(schema_from_metadata(&bytes).unwrap(), schema);
+    let kv = key_value_metadata(&bytes).unwrap();
+    let pickle = kv.iter().find(|(k, _)| k == UNISCHEMA_PICKLE_KEY).unwrap();
+    assert_eq!(pickle.1, to_pickle(&schema));
+    let counts: serde_json::Value = serde_json::from_str(&value(&kv, ROW_GROUPS_PER_FILE_KEY).unwrap()).unwrap();
+    let expected: serde_json::Value =
+        files.iter().map(|(p, _)| (p.clone(), serde_json::Value::from(1))).collect::<serde_json::Map<_, _>>().into();
+    assert_eq!(counts, expected);
+    // The first footer's keys are kept; the Arrow schema is embedded.
+    assert!(value(&kv, "org.apache.spark.sql.parquet.row.metadata").unwrap().contains(r#""name":"array_4d""#));
+    assert!(value(&kv, "ARROW:schema").is_some());
+    assert!(value(&kv, UNISCHEMA_JSON_KEY).is_some());
+    let keys: Vec<&str> = kv.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.iter().filter(|k| **k == "ARROW:schema").count(), 1, "{keys:?}");
+}
+
+#[test]
+fn upstream_metadata_holds_only_a_pickle() {
+    let bytes = std::fs::read(fixtures().join("petastorm-0.13.1/jpeg/_common_metadata")).unwrap();
+    let e = schema_from_metadata(&bytes).unwrap_err();
+    assert_eq!((e.kind(), e.message()), (ErrorKind::Metadata, "legacy pickled Unischema not supported yet"));
+    let part = footers(&fixtures().join("petastorm-0.13.1/jpeg")).remove(0).1;
+    let e = schema_from_metadata(&part).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Metadata);
+    assert_eq!(schema_from_metadata(b"garbage").unwrap_err().kind(), ErrorKind::Metadata);
+}
+
+const PARTITIONED: &str = r#"{"name": "P", "fields": [
+ {"name": "id", "dtype": "int32", "shape": [], "codec": {"type": "scalar", "spark_type": "integer"}},
+ {"name": "matrix", "dtype": "float32", "shape": [2, 2], "nullable": true, "codec": {"type": "ndarray"}},
+ {"name": "partition_key", "dtype": "str", "shape": [], "codec": {"type": "scalar", "spark_type": "string"}}]}"#;
+
+/// A Hive-partitioned dataset written with the parquet crate: `partition_key=p_{i}/part-{i}.parquet`,
+/// file `i` holding `i + 1` row groups of 2 rows.
+fn write_partitioned(dir: &Path) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int32, false),
+        Field::new("matrix", DataType::Binary, true),
+    ]));
+    for i in 0..3 {
+        let part = dir.join(format!("partition_key=p_{i}"));
+        std::fs::create_dir_all(&part).unwrap();
+        let file = std::fs::File::create(part.join(format!("part-{i}.parquet"))).unwrap();
+        let props = WriterProperties::builder().set_max_row_group_size(2).build();
+        let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
+        let rows = 2 * (i + 1);
+        let ids = Int32Array::from_iter_values(0..rows);
+        let matrices = BinaryArray::from_iter((0..rows).map(|r| (r % 2 == 0).then_some(&b"npy"[..])));
+        w.write(&RecordBatch::try_new(schema.clone(), vec![Arc::new(ids), Arc::new(matrices)]).unwrap()).unwrap();
+        w.close().unwrap();
+    }
+}
+
+#[test]
+fn partitioned_dataset_counts_row_groups_per_file() {
+    let dir = temp_dir("metadata");
+    write_partitioned(&dir);
+    let schema = Unischema::from_json(PARTITIONED).unwrap();
+    let files = footers(&dir);
+    let bytes = summarize(&schema, &files).unwrap();
+    std::fs::write(dir.join("_common_metadata"), &bytes).unwrap();
+    assert_eq!(schema_from_metadata(&bytes).unwrap(), schema);
+    let kv = key_value_metadata(&bytes).unwrap();
+    assert_eq!(
+        value(&kv, ROW_GROUPS_PER_FILE_KEY).unwrap(),
+        r#"{"partition_key=p_0/part-0.parquet":1,"partition_key=p_1/part-1.parquet":2,"partition_key=p_2/part-2.parquet":3}"#
+    );
+    if let Some(python) = python() {
+        let check = r#"
+import sys, pyarrow.parquet as pq
+m = pq.read_metadata(sys.argv[1] + '/_common_metadata')
+assert m.num_row_groups == 0 and m.num_columns == 2, m
+kv = m.metadata
+assert kv[b'dataset-toolkit.unischema.v1'].startswith(b'\x80\x04'), kv
+assert b'dataset-toolkit.unischema.json.v1' in kv and b'ARROW:schema' in kv
+assert pq.read_schema(sys.argv[1] + '/_common_metadata').names == ['id', 'matrix']
+print('ok')
+"#;
+        let out = Command::new(python).args(["-c", check, &dir.display().to_string()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn common_metadata_errors() {
+    let schema = Unischema::from_json(PARTITIONED).unwrap();
+    let e = summarize(&schema, &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Metadata);
+
+    let dir = temp_dir("metadata-errors");
+    write_partitioned(&dir);
+    let mut files = footers(&dir);
+    // Without the partition directories, `partition_key` has no column.
+    let flat: Vec<(String, Vec<u8>)> =
+        files.iter().map(|(p, f)| (p.rsplit('/').next().unwrap().to_string(), f.clone())).collect();
+    let e = summarize(&schema, &flat).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Metadata);
+    assert!(e.message().contains("field 'partition_key'"), "{e}");
+
+    // A footer of the right length whose thrift does not decode.
+    files[1].1 = b"garbage\x07\0\0\0PAR1".to_vec();
+    let e = summarize(&schema, &files).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Metadata);
+    assert!(e.message().contains("file 'partition_key=p_1/part-1.parquet'"), "{e}");
+    files[1].1 = b"PAR1".to_vec();
+    assert!(summarize(&schema, &files).unwrap_err().message().contains("part-1.parquet"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,149 @@
+//! Row checks and cell encoding/decoding by field.
+
+mod common;
+
+use common::{hello_world, photo};
+use petastorm_native::schema::{decode_cell, encode_cell, validate_row, Unischema};
+use petastorm_native::ErrorKind;
+
+fn err_row(s: &Unischema, present: &[&str], none: &[&str]) -> (ErrorKind, String) {
+    let e = validate_row(s, present, none).unwrap_err();
+    (e.kind(), e.message().to_string())
+}
+
+#[test]
+fn rows_are_checked_like_dict_to_spark_row() {
+    let s = hello_world();
+    validate_row(&s, &["id", "image1", "other_data"], &[]).unwrap();
+    assert_eq!(
+        err_row(&s, &["id", "image1", "other_data", "foo"], &[]),
+        (ErrorKind::Value, "Field 'foo' is not in schema HelloWorldSchema".to_string())
+    );
+    assert_eq!(
+        err_row(&s, &["id", "image1"], &[]),
+        (ErrorKind::Value, "Field other_data is not found in the row, but is not nullable".to_string())
+    );
+    assert_eq!(
+        err_row(&s, &["id", "image1", "other_data"], &["id"]),
+        (ErrorKind::Value, "Field id is not nullable, but got a None value".to_string())
+    );
+    // Nullable fields may be missing or None.
+    let p = photo();
+    validate_row(&p, &["id", "label", "image"], &[]).unwrap();
+    validate_row(&p, &["id", "label", "image", "embedding"], &["embedding"]).unwrap();
+}
+
+fn encode_err(s: &Unischema, field: usize, dtype: &str, shape: &[usize], data: &[u8]) -> (ErrorKind, String) {
+    let e = encode_cell(s, field, dtype, shape, false, data).unwrap_err();
+    (e.kind(), e.message().to_string())
+}
+
+#[test]
+fn dtype_and_shape_are_checked_with_upstream_messages() {
+    let s = hello_world();
+    assert_eq!(
+        encode_err(&s, 1, "<f4", &[10, 10, 3], &[0; 1200]),
+        (
+            ErrorKind::Value,
+            "field 'image1': Unexpected type of image1 feature. Expected uint8. Got float32".to_string()
+        )
+    );
+    assert_eq!(
+        encode_err(&s, 1, "|u1", &[10, 10, 3], &[0; 300]),
+        (
+            ErrorKind::Value,
+            "field 'image1': Unexpected dimensions of image1 feature. Expected (128, 256, 3). Got (10, 10, 3)"
+                .to_string()
+        )
+    );
+    let (kind, m) = encode_err(&s, 2, "|u1", &[2, 128, 30], &[0; 7680]);
+    assert_eq!(kind, ErrorKind::Value);
+    assert!(m.contains("Expected (None, 128, 30, None). Got (2, 128, 30)"), "{m}");
+    let (kind, m) = encode_err(&s, 2, "O", &[], &[]);
+    assert_eq!(kind, ErrorKind::Type);
+    assert!(m.starts_with("field 'other_data': "), "{m}");
+    let (kind, m) = encode_err(&s, 2, "|u1", &[1, 128, 30, 2], &[0; 10]);
+    assert_eq!(kind, ErrorKind::Value);
+    assert!(m.starts_with("field 'other_data': "), "{m}");
+    assert_eq!(encode_err(&s, 7, "|u1", &[], &[0]).0, ErrorKind::Value);
+}
+
+#[test]
+fn string_dtypes_match_any_width_and_byte_order_is_ignored() {
+    let s = Unischema::from_json(
+        r#"{"name": "S", "fields": [
+        {"name": "names", "dtype": "str", "shape": [null], "codec": {"type": "ndarray"}},
+        {"name": "x", "dtype": "float64", "shape": [2], "codec": {"type": "ndarray"}}]}"#,
+    )
+    .unwrap();
+    let m = encode_err(&s, 0, "|S3", &[1], b"abc").1;
+    assert!(m.contains("Expected str. Got |S3"), "{m}");
+    let m = encode_err(&s, 1, "<f4", &[2], &[0; 8]).1;
+    assert!(m.contains("Expected float64. Got float32"), "{m}");
+    // Any width of string and either byte order passes.
+    assert!(encode_cell(&s, 0, "<U2", &[1], false, &[0; 8]).unwrap().starts_with(b"\x93NUMPY"));
+    assert!(encode_cell(&s, 0, "<U7", &[2], false, &[0; 56]).is_ok());
+    assert!(encode_cell(&s, 1, ">f8", &[2], false, &[0; 16]).is_ok());
+}
+
+#[test]
+fn scalars_need_ndim_0_and_strings_for_string_columns() {
+    let p = photo();
+    assert_eq!(encode_cell(&p, 0, "<i8", &[], false, &[0; 8]).unwrap(), Vec::<u8>::new());
+    // Scalars are converted by the binding: any numeric dtype and `O` pass.
+    assert!(encode_cell(&p, 0, "<i4", &[], false, &[0; 4]).unwrap().is_empty());
+    assert!(encode_cell(&p, 0, "O", &[], false, &[]).unwrap().is_empty());
+    let (kind, m) = encode_err(&p, 0, "<i8", &[3], &[0; 24]);
+    assert_eq!(kind, ErrorKind::Type);
+    assert!(m.contains("expected a scalar for field 'id'"), "{m}");
+    assert!(encode_cell(&p, 1, "<U5", &[], false, &[0; 20]).unwrap().is_empty());
+    let (kind, m) = encode_err(&p, 1, "<i8", &[], &[0; 8]);
+    assert_eq!(kind, ErrorKind::Value);
+    assert!(m.contains("Expected a string value for field label"), "{m}");
+    assert_eq!(encode_err(&p, 1, "O", &[], &[]).0, ErrorKind::Value);
+    let d = Unischema::from_json(
+        r#"{"name": "D", "fields": [{"name": "d", "dtype": "decimal", "shape": [], "codec": {"type": "scalar", "spark_type": "decimal(10,9)"}}]}"#,
+    )
+    .unwrap();
+    assert!(encode_cell(&d, 0, "decimal", &[], false, &[]).unwrap().is_empty());
+}
+
+#[test]
+fn decode_rejects_scalar_fields_and_garbage_naming_the_field() {
+    let s = hello_world();
+    let e = decode_cell(&s, 0, b"123").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Value);
+    for field in [1, 2] {
+        let e = decode_cell(&s, field, b"garbage").unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Decode | ErrorKind::Internal), "{e:?}");
+        assert!(e.message().starts_with(&format!("field '{}': ", s.fields()[field].name)), "{e}");
+    }
+}
+
+#[test]
+fn ndarray_cells_round_trip() {
+    let s = hello_world();
+    let data: Vec<u8> = (0..2 * 128 * 30 * 2).map(|i| i as u8).collect();
+    let npy = encode_cell(&s, 2, "|u1", &[2, 128, 30, 2], false, &data).unwrap();
+    assert!(npy.starts_with(b"\x93NUMPY"));
+    let t = decode_cell(&s, 2, &npy).unwrap();
+    assert_eq!((t.dtype.descr().as_str(), t.shape.as_slice(), t.data == data), ("|u1", &[2, 128, 30, 2][..], true));
+    // Fortran-ordered input decodes to C order.
+    let p = Unischema::from_json(r#"{"name": "P", "fields": [{"name": "m", "dtype": "int16", "shape": [2, 3], "codec": {"type": "compressed_ndarray"}}]}"#).unwrap();
+    let fortran: Vec<u8> = [0i16, 3, 1, 4, 2, 5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let npz = encode_cell(&p, 0, "<i2", &[2, 3], true, &fortran).unwrap();
+    let t = decode_cell(&p, 0, &npz).unwrap();
+    let c: Vec<u8> = (0i16..6).flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!((t.shape, t.data), (vec![2, 3], c));
+}
+
+#[test]
+fn image_cells_round_trip() {
+    let s = hello_world();
+    let pixels: Vec<u8> = (0..128 * 256 * 3).map(|i| (i % 251) as u8).collect();
+    let png = encode_cell(&s, 1, "|u1", &[128, 256, 3], false, &pixels).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let t = decode_cell(&s, 1, &png).unwrap();
+    assert_eq!(t.shape, vec![128, 256, 3]);
+    assert_eq!(t.data, pixels);
+}
