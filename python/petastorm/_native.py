@@ -1,0 +1,234 @@
+"""ctypes binding of the C ABI of ``libpetastorm_native.so`` (see ``docs/ffi.md``).
+
+This module only converts types, owns handle lifetimes and maps errors; all logic is in
+Rust. The library is found through ``$PETASTORM_NATIVE_LIB``, else
+``petastorm/_lib/libpetastorm_native.so``, and loaded on first use, so importing
+petastorm never fails for lack of it. ctypes releases the GIL around every call.
+
+Errors: each function returns a status code; a non-zero code is looked up in the table
+the library itself publishes (``pst_error_table``) to pick the Python class by name.
+Messages are never inspected.
+"""
+import builtins
+import ctypes
+import json
+import os
+import threading
+import weakref
+from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_size_t, c_uint64, c_void_p
+from pathlib import Path
+
+import numpy as np
+
+from petastorm import errors
+
+ENV_VAR = 'PETASTORM_NATIVE_LIB'
+_BUNDLED = Path(__file__).resolve().parent / '_lib' / 'libpetastorm_native.so'
+
+_OUT_BYTES = [POINTER(c_void_p), POINTER(c_size_t)]
+# name -> (restype, argtypes); functions returning int32 are status-checked by _call.
+_SIGNATURES = {
+    'pst_last_error': (c_char_p, []),
+    'pst_bytes_free': (None, [c_void_p, c_size_t]),
+    'pst_error_table': (c_int32, _OUT_BYTES),
+    'pst_schema_parse': (c_int32, [c_char_p, POINTER(c_void_p)]),
+    'pst_schema_free': (None, [c_void_p]),
+    'pst_schema_to_json': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_schema_spark_json': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_schema_pickle': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_schema_match_fields': (c_int32, [c_void_p, c_char_p] + _OUT_BYTES),
+    'pst_validate_row': (c_int32, [c_void_p, c_char_p]),
+    'pst_encode_cell': (c_int32, [c_void_p, c_size_t, c_char_p, POINTER(c_int64), c_size_t, c_int32,
+                                  c_void_p, c_size_t] + _OUT_BYTES),
+    'pst_decode_cell': (c_int32, [c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_void_p)]),
+    'pst_array_info': (c_int32, [c_void_p, POINTER(c_char_p), POINTER(POINTER(c_int64)), POINTER(c_size_t),
+                                 POINTER(c_void_p), POINTER(c_size_t)]),
+    'pst_array_free': (None, [c_void_p]),
+    'pst_writer_hadoop_conf': (c_int32, [c_int64] + _OUT_BYTES),
+    'pst_parquet_footer_len': (c_int32, [c_char_p, POINTER(c_uint64)]),
+    'pst_common_metadata': (c_int32, [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p),
+                                      POINTER(c_size_t)] + _OUT_BYTES),
+    'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
+}
+
+_lock = threading.Lock()
+_state = {}  # 'lib': the CDLL, 'errors': {code: exception class}
+
+
+def library_path():
+    """The path the library is loaded from: ``$PETASTORM_NATIVE_LIB``, else the bundled one."""
+    return Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else _BUNDLED
+
+
+def lib():
+    """The loaded library with every ``pst_*`` signature declared (loaded once per process)."""
+    loaded = _state.get('lib')
+    if loaded is not None:
+        return loaded
+    with _lock:
+        if 'lib' not in _state:
+            path = library_path()
+            if not path.is_file():
+                raise ImportError(
+                    'petastorm: native library not found at {} (set ${} to the path of '
+                    'libpetastorm_native.so, or install a petastorm build that bundles it in '
+                    'petastorm/_lib/)'.format(path, ENV_VAR))
+            try:
+                cdll = ctypes.CDLL(str(path))
+                for name, (restype, argtypes) in _SIGNATURES.items():
+                    func = getattr(cdll, name)
+                    func.restype, func.argtypes = restype, argtypes
+            except (OSError, AttributeError) as e:
+                raise ImportError('petastorm: cannot load native library {}: {}'.format(path, e)) from e
+            _state['errors'] = _load_error_table(cdll)
+            _state['lib'] = cdll
+    return _state['lib']
+
+
+def _load_error_table(cdll):
+    """Maps each C status code to the Python class the native table names."""
+    out, n = c_void_p(), c_size_t()
+    if cdll.pst_error_table(byref(out), byref(n)) != 0:
+        raise ImportError('petastorm: pst_error_table failed: {}'.format(_last_error(cdll)))
+    table = json.loads(_take(cdll, out, n, bytes))
+    by_name = {name: getattr(errors, name, None) or getattr(builtins, name, None)
+               for name in {row['python'] for row in table}}
+    return {row['code']: by_name[row['python']] or errors.PetastormInternalError for row in table}
+
+
+def _last_error(cdll):
+    msg = cdll.pst_last_error()
+    return msg.decode('utf-8', 'replace') if msg else 'unknown native error'
+
+
+def _call(name, *args):
+    """Calls ``pst_<name>`` and raises the mapped exception on a non-zero status."""
+    cdll = lib()
+    status = getattr(cdll, 'pst_' + name)(*args)
+    if status != 0:
+        cls = _state['errors'].get(status, errors.PetastormInternalError)
+        raise cls(_last_error(cdll))
+
+
+def _take(cdll, out, n, kind):
+    """Copies a native byte result into a new ``bytes``/``bytearray`` and frees it."""
+    if not out.value:
+        return kind()
+    try:
+        buf = bytearray(n.value)
+        if n.value:
+            ctypes.memmove((ctypes.c_char * n.value).from_buffer(buf), out.value, n.value)
+        return buf if kind is bytearray else bytes(buf)
+    finally:
+        cdll.pst_bytes_free(out, n)
+
+
+def _bytes_result(name, *args, kind=bytes):
+    """Calls a function whose last two parameters are ``uint8_t **out, size_t *out_len``."""
+    out, n = c_void_p(), c_size_t()
+    _call(name, *args, byref(out), byref(n))
+    return _take(lib(), out, n, kind)
+
+
+def _json_result(name, *args):
+    return json.loads(_bytes_result(name, *args).decode('utf-8'))
+
+
+def _c_str(text):
+    return text.encode('utf-8')
+
+
+class SchemaHandle(object):
+    """Owns one native schema (``pst_schema_parse``); freed by a finalizer or :meth:`close`."""
+
+    __slots__ = ('_ptr', '_finalizer', '__weakref__')
+
+    def __init__(self, unischema_json):
+        cdll = lib()
+        ptr = c_void_p()
+        _call('schema_parse', _c_str(unischema_json), byref(ptr))
+        self._ptr = ptr.value
+        self._finalizer = weakref.finalize(self, cdll.pst_schema_free, ptr.value)
+
+    @property
+    def ptr(self):
+        if not self._finalizer.alive:
+            raise ValueError('the native schema handle is closed')
+        return self._ptr
+
+    def close(self):
+        """Frees the native schema now; idempotent."""
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def to_json(self):
+        return _bytes_result('schema_to_json', self.ptr).decode('utf-8')
+
+    def spark_json(self):
+        return _bytes_result('schema_spark_json', self.ptr).decode('utf-8')
+
+    def pickle(self):
+        return _bytes_result('schema_pickle', self.ptr)
+
+    def match_fields(self, patterns):
+        return _json_result('schema_match_fields', self.ptr, _c_str(json.dumps(list(patterns))))
+
+    def validate_row(self, present, none):
+        _call('validate_row', self.ptr, _c_str(json.dumps({'present': list(present), 'none': list(none)})))
+
+    def encode_cell(self, index, dtype, shape, fortran, data_ptr, data_len):
+        """Encodes one cell; returns a ``bytearray`` (empty for scalar and codec-less fields)."""
+        dims = (c_int64 * max(len(shape), 1))(*shape)
+        return _bytes_result('encode_cell', self.ptr, index, _c_str(dtype), dims, len(shape), int(bool(fortran)),
+                             data_ptr, data_len, kind=bytearray)
+
+    def decode_cell(self, index, cell):
+        """Decodes one binary cell into a new, writable C-ordered ``np.ndarray``."""
+        raw = np.frombuffer(cell, dtype=np.uint8)
+        cdll = lib()
+        array = c_void_p()
+        _call('decode_cell', self.ptr, index, raw.ctypes.data, raw.nbytes, byref(array))
+        try:
+            dtype, shape, ndim = c_char_p(), POINTER(c_int64)(), c_size_t()
+            data, data_len = c_void_p(), c_size_t()
+            _call('array_info', array, byref(dtype), byref(shape), byref(ndim), byref(data), byref(data_len))
+            result = np.empty(tuple(shape[i] for i in range(ndim.value)), dtype=np.dtype(dtype.value.decode()))
+            if result.nbytes != data_len.value:
+                raise errors.PetastormInternalError('decoded array has {} bytes, expected {}'.format(
+                    data_len.value, result.nbytes))
+            if data_len.value:
+                ctypes.memmove(result.ctypes.data, data, data_len.value)
+            return result
+        finally:
+            cdll.pst_array_free(array)
+
+    def common_metadata(self, rel_paths, footers):
+        """The bytes of ``_common_metadata`` for data files and their footer tails."""
+        n = len(rel_paths)
+        paths = (c_char_p * n)(*[_c_str(p) for p in rel_paths])
+        tails = (c_char_p * n)(*[bytes(f) for f in footers])
+        lens = (c_size_t * n)(*[len(f) for f in footers])
+        return _bytes_result('common_metadata', self.ptr, n, paths, tails, lens)
+
+
+def writer_hadoop_conf(row_group_size_mb):
+    """Hadoop settings for the duration of ``materialize_dataset`` (``{key: str value}``)."""
+    return _json_result('writer_hadoop_conf', int(row_group_size_mb or 0))
+
+
+def parquet_footer_len(tail8):
+    """The footer length a Parquet file's last 8 bytes announce."""
+    out = c_uint64()
+    _call('parquet_footer_len', bytes(tail8), byref(out))
+    return out.value
+
+
+def schema_from_metadata(file_bytes):
+    """The Unischema JSON stored in the bytes of a whole ``_common_metadata`` file."""
+    data = bytes(file_bytes)
+    return _bytes_result('schema_from_metadata', data, len(data)).decode('utf-8')

@@ -1,0 +1,240 @@
+"""Codecs that store values Spark and Parquet cannot hold natively (upstream's
+``petastorm.codecs``): NumPy arrays as NPY (``NdarrayCodec``) or NPZ
+(``CompressedNdarrayCodec``) bytes, images as PNG/JPEG (``CompressedImageCodec``), and
+scalars as a plain Spark type (``ScalarCodec``).
+
+Encoding and decoding run in the native library: a codec hands the array's dtype
+string, shape, order flag and raw buffer over without copying, and gets bytes back
+that are identical to upstream Petastorm's. The attribute names (``_spark_type``,
+``_image_codec``, ``_quality``) are upstream's, so upstream pickles load into these classes.
+"""
+import decimal
+import json
+from abc import abstractmethod
+
+import numpy as np
+
+from petastorm import _schema_json
+from petastorm.errors import DecodeFieldError  # noqa: F401  (re-exported for convenience)
+
+_INTEGRAL = ('byte', 'short', 'integer', 'long')
+_FLOATING = ('float', 'double')
+_UNCHECKED = ('date', 'timestamp', 'timestamp_ntz')  # no native dtype: checked here, passed through
+
+
+class DataframeColumnCodec(object):
+    """Base class of codecs: ``encode``/``decode`` one cell, ``spark_dtype`` of the column."""
+
+    @abstractmethod
+    def encode(self, unischema_field, value):
+        raise RuntimeError('Abstract method was called')
+
+    @abstractmethod
+    def decode(self, unischema_field, value):
+        raise RuntimeError('Abstract method was called')
+
+    @abstractmethod
+    def spark_dtype(self):
+        """Spark datatype of the underlying storage column."""
+        raise RuntimeError('Abstract method was called')
+
+    def __str__(self):
+        return self.__repr__()
+
+
+class _NativeCodec(DataframeColumnCodec):
+    """A codec the native library implements; its identity is its Unischema JSON form."""
+
+    def _codec_json(self):
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._codec_json() == other._codec_json()
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash((type(self).__name__, json.dumps(self._codec_json(), sort_keys=True)))
+
+    def _own_handle(self, field):
+        """The native one-field schema for ``field`` encoded with this codec."""
+        return _schema_json.field_handle(field._replace(codec=self))
+
+
+class _BinaryCodec(_NativeCodec):
+    """A codec whose column is Spark ``binary`` and whose cells are native-encoded ndarrays."""
+
+    def encode(self, unischema_field, value):
+        """Checks ``value`` against the field and returns the encoded ``bytearray``."""
+        return self._encode_native(self._own_handle(unischema_field), 0, unischema_field, value)
+
+    def decode(self, unischema_field, value):
+        """Decodes stored bytes into an ``np.ndarray`` (``DecodeFieldError`` naming the field)."""
+        return self._own_handle(unischema_field).decode_cell(0, value)
+
+    def _encode_native(self, handle, index, field, value):
+        return _encode_array(handle, index, value, ndarray_only=True)
+
+    def spark_dtype(self):
+        from pyspark.sql.types import BinaryType
+        return BinaryType()
+
+    def __repr__(self):
+        return '{}()'.format(type(self).__name__)
+
+
+class NdarrayCodec(_BinaryCodec):
+    """Stores an ndarray as the bytes ``numpy.save`` writes (NPY v1.0)."""
+
+    def _codec_json(self):
+        return {'type': 'ndarray'}
+
+
+class CompressedNdarrayCodec(_BinaryCodec):
+    """Stores an ndarray as ``numpy.savez_compressed(buf, arr=value)`` writes it."""
+
+    def _codec_json(self):
+        return {'type': 'compressed_ndarray'}
+
+
+class CompressedImageCodec(_BinaryCodec):
+    """Stores an (H, W) or (H, W, 3) RGB image as PNG (uint8/uint16) or JPEG (uint8)."""
+
+    def __init__(self, image_codec='png', quality=80):
+        """:param image_codec: ``'png'`` or ``'jpeg'`` (``'jpg'`` and a leading dot accepted)
+        :param quality: JPEG quality, 1..100"""
+        self._image_codec = '.' + _image_format(image_codec)
+        self._quality = quality
+
+    @property
+    def image_codec(self):
+        return _image_format(self._image_codec)
+
+    def _codec_json(self):
+        return {'type': 'compressed_image', 'format': self.image_codec, 'quality': int(self._quality)}
+
+    def __repr__(self):
+        return 'CompressedImageCodec({!r}, {!r})'.format(self.image_codec, self._quality)
+
+
+class ScalarCodec(_NativeCodec):
+    """Stores a scalar as a plain value of a Spark type (``ScalarCodec(IntegerType())``)."""
+
+    def __init__(self, spark_type):
+        """:param spark_type: a ``pyspark.sql.types`` instance, or its Spark JSON name
+        (``'integer'``, ``'decimal(10,9)'``); a name is turned into a type when pyspark is used."""
+        self._spark_type = spark_type
+
+    def _spark_name(self):
+        t = self._spark_type
+        return t if isinstance(t, str) else t.jsonValue()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if not isinstance(self._spark_type, str):
+            try:
+                self._spark_type.jsonValue()
+            except AttributeError:
+                # a type pickled by an older pyspark (e.g. StringType without `collation`):
+                # keep its name and rebuild it with this pyspark when needed
+                self._spark_type = self._spark_type.typeName()
+
+    def _codec_json(self):
+        return {'type': 'scalar', 'spark_type': self._spark_name()}
+
+    def spark_dtype(self):
+        if isinstance(self._spark_type, str):
+            from pyspark.sql.types import StructType
+            column = {'name': 'v', 'type': self._spark_type, 'nullable': True, 'metadata': {}}
+            self._spark_type = StructType.fromJson({'type': 'struct', 'fields': [column]}).fields[0].dataType
+        return self._spark_type
+
+    def encode(self, unischema_field, value):
+        """Checks that ``value`` is a scalar fit for the field; returns it as the Spark type's Python value."""
+        return self._encode_native(self._own_handle(unischema_field), 0, unischema_field, value)
+
+    def _encode_native(self, handle, index, field, value):
+        return encode_scalar(handle, index, field, value, self._spark_name())
+
+    def decode(self, unischema_field, value):
+        return unischema_field.numpy_dtype(value)
+
+    def __repr__(self):
+        try:
+            return 'ScalarCodec({!r})'.format(self.spark_dtype())
+        except ImportError:
+            return 'ScalarCodec({!r})'.format(self._spark_type)
+
+
+def _image_format(name):
+    fmt = str(name).lower().lstrip('.')
+    fmt = 'jpeg' if fmt == 'jpg' else fmt
+    if fmt not in ('png', 'jpeg'):
+        raise ValueError("unsupported image codec {!r}: use 'png' or 'jpeg'".format(name))
+    return fmt
+
+
+def codec_from_json(obj):
+    """A codec from its Unischema JSON form (``None`` for a codec-less field)."""
+    if obj is None:
+        return None
+    kind = obj.get('type')
+    if kind == 'scalar':
+        return ScalarCodec(obj['spark_type'])
+    if kind == 'ndarray':
+        return NdarrayCodec()
+    if kind == 'compressed_ndarray':
+        return CompressedNdarrayCodec()
+    if kind == 'compressed_image':
+        return CompressedImageCodec(obj.get('format', 'png'), obj.get('quality', 80))
+    raise ValueError('unknown codec JSON {!r}'.format(obj))
+
+
+def _encode_array(handle, index, value, ndarray_only):
+    """Passes ``value``'s dtype string, shape, order and buffer (not copied) to ``pst_encode_cell``.
+
+    Values the native side cannot take as an array (non-ndarrays where an ndarray is required,
+    object arrays) are passed as dtype ``'O'`` so that the native checks report them."""
+    if isinstance(value, decimal.Decimal) and not ndarray_only:
+        raw = np.frombuffer(str(value).encode('ascii'), dtype=np.uint8)
+        return handle.encode_cell(index, 'decimal', (), False, raw.ctypes.data, raw.nbytes)
+    if ndarray_only and not isinstance(value, np.ndarray):
+        return handle.encode_cell(index, 'O', (), False, None, 0)
+    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if arr.dtype.hasobject:
+        return handle.encode_cell(index, 'O', arr.shape, False, None, 0)
+    fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
+    if not fortran and not arr.flags.c_contiguous:
+        arr = arr.copy(order='C')
+    return handle.encode_cell(index, arr.dtype.str, arr.shape, fortran, arr.ctypes.data, arr.nbytes)
+
+
+def encode_scalar(handle, index, field, value, spark_name):
+    """Natively checks a scalar for a ScalarCodec or codec-less field, then converts it to the
+    Python value Spark expects for ``spark_name`` (``None``: only NumPy scalars are unwrapped)."""
+    if spark_name in _UNCHECKED:
+        if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
+            raise TypeError("field '{}': expected a scalar, got {}".format(field.name, type(value).__name__))
+    else:
+        _encode_array(handle, index, value, ndarray_only=False)
+    if isinstance(value, (np.ndarray, np.generic)):
+        value = value.item()
+    if spark_name in _INTEGRAL:
+        return int(value)
+    if spark_name in _FLOATING:
+        return float(value)
+    if spark_name == 'boolean':
+        return bool(value)
+    if spark_name == 'string':
+        return str(value)
+    if spark_name is not None and spark_name.startswith('decimal') and not isinstance(value, decimal.Decimal):
+        return decimal.Decimal(str(value))
+    return value
+
+
+def encode_field(handle, index, field, value):
+    """Encodes one non-None value of ``field`` (at ``index`` of the schema ``handle``)."""
+    if field.codec is None:
+        return encode_scalar(handle, index, field, value, None)
+    return field.codec._encode_native(handle, index, field, value)

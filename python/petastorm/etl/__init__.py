@@ -1,0 +1,1 @@
+"""Writing Petastorm datasets with Spark (``materialize_dataset``) and reading their metadata."""

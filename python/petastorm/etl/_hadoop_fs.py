@@ -1,0 +1,84 @@
+"""The Hadoop FileSystem of a dataset URL, reached from the PySpark driver through py4j.
+
+``materialize_dataset`` uses it to list the data files Spark wrote, read their Parquet
+footers and write ``_common_metadata`` atomically, on whatever FileSystem Spark wrote to
+(``file:``, ``hdfs:``, ``s3a:``, ...). Only byte moving happens here; the bytes are
+interpreted by the native library.
+"""
+import uuid
+
+
+def _hidden(name):
+    return name.startswith('_') or name.startswith('.')
+
+
+class HadoopFileSystem(object):
+    """File operations below one root URL, with paths relative to it (``'a=1/part-0.parquet'``)."""
+
+    def __init__(self, spark, url):
+        sc = spark.sparkContext
+        self._jvm = sc._jvm
+        self._root = self._jvm.org.apache.hadoop.fs.Path(url)
+        self._fs = self._root.getFileSystem(sc._jsc.hadoopConfiguration())
+
+    def _path(self, rel):
+        return self._jvm.org.apache.hadoop.fs.Path(self._root, rel)
+
+    def list_data_files(self):
+        """``[(relative path, length)]`` of the ``.parquet`` files below the root, sorted by path,
+        skipping every file or folder whose name starts with ``_`` or ``.``."""
+        found, pending = [], [(self._root, '')]
+        while pending:
+            folder, prefix = pending.pop()
+            for status in self._fs.listStatus(folder):
+                name = status.getPath().getName()
+                if _hidden(name):
+                    continue
+                if status.isDirectory():
+                    pending.append((status.getPath(), prefix + name + '/'))
+                elif name.endswith('.parquet'):
+                    found.append((prefix + name, status.getLen()))
+        return sorted(found)
+
+    def read_range(self, rel, position, length):
+        """``length`` bytes of a file from ``position``.
+
+        ``InputStream.readNBytes`` returns a new ``byte[]``, which py4j hands over as ``bytes``
+        (a ``byte[]`` buffer passed into Java would be copied, and never filled on this side)."""
+        stream = self._fs.open(self._path(rel))
+        try:
+            stream.seek(position)
+            data = bytes(stream.readNBytes(length))
+        finally:
+            stream.close()
+        if len(data) != length:
+            raise OSError('{}: expected {} bytes at offset {}, read {}'.format(rel, length, position, len(data)))
+        return data
+
+    def read_footer(self, rel, file_length, footer_len_of):
+        """The last ``footer length + 8`` bytes of a Parquet file; ``footer_len_of`` reads the
+        footer length from the file's last 8 bytes."""
+        if file_length < 12:
+            return self.read_range(rel, 0, file_length)
+        footer_len = footer_len_of(self.read_range(rel, file_length - 8, 8))
+        size = min(footer_len + 8, file_length)
+        return self.read_range(rel, file_length - size, size)
+
+    def write_atomically(self, rel, data):
+        """Writes ``data`` to a temporary file beside ``rel``, then renames it over ``rel``."""
+        final = self._path(rel)
+        tmp = self._path('{}.tmp-{}'.format(rel, uuid.uuid4().hex))
+        try:
+            out = self._fs.create(tmp, True)
+            try:
+                out.write(bytearray(data))
+            finally:
+                out.close()
+            if self._fs.exists(final):
+                self._fs.delete(final, False)
+            if not self._fs.rename(tmp, final):
+                raise OSError('could not rename {} to {}'.format(tmp.toString(), final.toString()))
+        except BaseException:
+            if self._fs.exists(tmp):
+                self._fs.delete(tmp, False)
+            raise

@@ -1,0 +1,101 @@
+"""Dataset metadata (upstream's ``petastorm.etl.dataset_metadata``): ``materialize_dataset``
+wraps a Spark job that writes a Petastorm dataset and then writes its ``_common_metadata``;
+``get_schema_from_dataset_url`` reads the Unischema back.
+
+The metadata bytes (Unischema as JSON and as an upstream-loadable pickle, row groups per
+file) are built by the native library from the data files' Parquet footers.
+"""
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+from petastorm import _native
+from petastorm.errors import PetastormMetadataError, PetastormMetadataGenerationError  # noqa: F401
+from petastorm.etl._hadoop_fs import HadoopFileSystem
+from petastorm.unischema import Unischema
+
+ROW_GROUPS_PER_FILE_KEY = b'dataset-toolkit.num_row_groups_per_file.v1'
+UNISCHEMA_KEY = b'dataset-toolkit.unischema.v1'
+UNISCHEMA_JSON_KEY = b'dataset-toolkit.unischema.json.v1'
+COMMON_METADATA = '_common_metadata'
+
+
+@contextmanager
+def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_summary_metadata=False,
+                        filesystem_factory=None):
+    """Context manager around the Spark code that writes a Petastorm dataset to ``dataset_url``.
+
+    For the duration of the block the Hadoop configuration gets the row-group size
+    (``row_group_size_mb``) and the other Parquet settings the native library asks for; they
+    are restored afterwards (unset where they were absent), also when the block raises. When
+    the block succeeds, ``_common_metadata`` is written through the Hadoop FileSystem of the
+    URL; when it raises, nothing is written and the exception propagates.
+
+    ``use_summary_metadata=True`` also lets Spark write Parquet summary files. ``filesystem_factory``
+    is accepted for upstream compatibility and not used: the Hadoop FileSystem Spark wrote to is.
+
+    >>> with materialize_dataset(spark, url, MySchema, 64):
+    ...     spark.createDataFrame(rows, MySchema.as_spark_schema()).write.parquet(url)
+    """
+    handle = schema._native()  # an unusable schema fails before the job runs
+    settings = dict(_native.writer_hadoop_conf(row_group_size_mb or 0))
+    if use_summary_metadata:
+        settings.update({'parquet.summary.metadata.level': 'ALL', 'parquet.enable.summary-metadata': 'true'})
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    previous = {key: hadoop_conf.get(key) for key in settings}
+    try:
+        for key, value in settings.items():
+            hadoop_conf.set(key, str(value))
+        yield
+        _write_common_metadata(HadoopFileSystem(spark, dataset_url), handle)
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                hadoop_conf.unset(key)
+            else:
+                hadoop_conf.set(key, value)
+
+
+def _write_common_metadata(fs, handle):
+    files = fs.list_data_files()
+    footers = [fs.read_footer(rel, length, _native.parquet_footer_len) for rel, length in files]
+    data = handle.common_metadata([rel for rel, _ in files], footers)
+    fs.write_atomically(COMMON_METADATA, data)
+
+
+def _read_common_metadata(url, filesystem):
+    """The bytes of ``<url>/_common_metadata``, or ``None`` when there is no such file."""
+    parsed = urlparse(url)
+    if filesystem is None and parsed.scheme in ('', 'file'):
+        path = Path(parsed.path if parsed.scheme else url) / COMMON_METADATA
+        return path.read_bytes() if path.is_file() else None
+    import pyarrow.fs
+    if filesystem is None:
+        filesystem, root = pyarrow.fs.FileSystem.from_uri(url)
+    else:
+        root = parsed.path if parsed.scheme else url
+    path = root.rstrip('/') + '/' + COMMON_METADATA
+    if filesystem.get_file_info(path).type != pyarrow.fs.FileType.File:
+        return None
+    with filesystem.open_input_file(path) as f:
+        return f.read()
+
+
+def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', storage_options=None,
+                                filesystem=None):
+    """The :class:`~petastorm.unischema.Unischema` stored with a dataset.
+
+    :param dataset_url_or_urls: the dataset URL (``file:///...`` or a local path; other schemes
+        through ``pyarrow.fs``), or a list of URLs of which the first is used
+    :param hdfs_driver: accepted for upstream compatibility
+    :param storage_options: accepted for upstream compatibility
+    :param filesystem: an optional ``pyarrow.fs.FileSystem`` to read with
+    :raises PetastormMetadataError: when the dataset has no ``_common_metadata`` or it holds no Unischema
+    """
+    url = dataset_url_or_urls[0] if isinstance(dataset_url_or_urls, (list, tuple)) else dataset_url_or_urls
+    data = _read_common_metadata(str(url), filesystem)
+    if data is None:
+        raise PetastormMetadataError(
+            'Could not find _common_metadata file in {}. Use materialize_dataset(..) in '
+            'petastorm.etl.dataset_metadata to generate this file in your ETL code.'.format(url))
+    return Unischema.from_json(_native.schema_from_metadata(data))

@@ -1,0 +1,212 @@
+"""Codec round trips, byte compatibility with NumPy's NPY/NPZ, images, and error messages."""
+import io
+import zipfile
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from pyspark.sql.types import (BooleanType, ByteType, DecimalType, DoubleType, FloatType, IntegerType, LongType,
+                               ShortType, StringType)
+
+from petastorm.codecs import CompressedImageCodec, CompressedNdarrayCodec, NdarrayCodec, ScalarCodec
+from petastorm.errors import DecodeFieldError
+from petastorm.unischema import UnischemaField
+
+NUMERIC = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+           np.float16, np.float32, np.float64]
+# (field shape, value shape): fixed, variable dims, 0-d, empty
+SHAPES = [((2, 3), (2, 3)), ((None, 3, None), (4, 3, 2)), ((), ()), ((None, 3), (0, 3))]
+
+
+def _values(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape))
+    if dtype is np.str_:
+        return np.array(['', 'ab', 'ünï', 'longer string'] * size, dtype=np.str_)[:size].reshape(shape)
+    if dtype is np.bytes_:
+        return np.array([b'', b'x', b'\x00yz', b'bytes!'] * size, dtype=np.bytes_)[:size].reshape(shape)
+    if dtype is np.bool_:
+        return rng.integers(0, 2, size=shape).astype(np.bool_)
+    if np.issubdtype(dtype, np.floating):
+        return (rng.standard_normal(size=shape) * 100).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+
+
+@pytest.mark.parametrize('codec', [NdarrayCodec(), CompressedNdarrayCodec()], ids=repr)
+@pytest.mark.parametrize('dtype', NUMERIC + [np.str_, np.bytes_], ids=lambda t: t.__name__)
+@pytest.mark.parametrize('shapes', SHAPES, ids=str)
+def test_array_round_trip(codec, dtype, shapes):
+    field_shape, value_shape = shapes
+    field = UnischemaField('arr', dtype, field_shape, codec, False)
+    value = np.asarray(_values(dtype, value_shape))
+    encoded = codec.encode(field, value)
+    assert isinstance(encoded, bytearray)
+    decoded = codec.decode(field, encoded)
+    assert isinstance(decoded, np.ndarray)
+    assert decoded.dtype == value.dtype and decoded.shape == value.shape
+    np.testing.assert_array_equal(decoded, value)
+    decoded[...] = decoded  # writable
+    assert codec.decode(field, bytes(encoded)).shape == value.shape
+
+
+def _np_save(value):
+    buf = io.BytesIO()
+    np.save(buf, value)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize('value', [
+    np.arange(12, dtype=np.uint8).reshape(3, 4),
+    np.arange(12, dtype=np.int32).reshape(3, 4),
+    np.linspace(0, 1, 30, dtype=np.float64).reshape(2, 3, 5),
+    np.arange(6, dtype='>i4').reshape(2, 3),
+    np.linspace(0, 1, 6).astype('>f8'),
+    np.asfortranarray(np.arange(24, dtype=np.float32).reshape(2, 3, 4)),
+    np.asfortranarray(np.arange(12, dtype='>u2').reshape(3, 4)),
+    np.arange(40, dtype=np.int16).reshape(5, 8)[::2, 1::3],
+    np.array(['a', 'bcd', 'éf'], dtype=np.str_),
+    np.array([b'a', b'bcd'], dtype=np.bytes_),
+    np.array([True, False, True]),
+    np.array(7, dtype=np.int64),
+    np.zeros((0, 3), dtype=np.float32),
+], ids=lambda v: '{}{}{}'.format(v.dtype.str, v.shape, 'F' if not v.flags.c_contiguous else ''))
+def test_npy_bytes_equal_numpy_save(value):
+    field = UnischemaField('v', value.dtype.type, (None,) * value.ndim, NdarrayCodec(), False)
+    assert bytes(NdarrayCodec().encode(field, value)) == _np_save(value)
+    np.testing.assert_array_equal(NdarrayCodec().decode(field, _np_save(value)), value)
+
+
+def test_npz_bytes_load_with_numpy_and_numpy_npz_decodes():
+    field = UnischemaField('emb', np.float32, (None, 4), CompressedNdarrayCodec(), False)
+    value = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    encoded = CompressedNdarrayCodec().encode(field, value)
+    with zipfile.ZipFile(io.BytesIO(bytes(encoded))) as zf:
+        assert zf.namelist() == ['arr.npy']
+        assert zf.getinfo('arr.npy').compress_type == zipfile.ZIP_DEFLATED
+    np.testing.assert_array_equal(np.load(io.BytesIO(bytes(encoded)))['arr'], value)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, arr=value)
+    np.testing.assert_array_equal(CompressedNdarrayCodec().decode(field, buf.getvalue()), value)
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.uint16])
+@pytest.mark.parametrize('shape', [(20, 30), (20, 30, 3)], ids=['gray', 'rgb'])
+def test_png_round_trip_is_exact(dtype, shape):
+    codec = CompressedImageCodec('png')
+    field = UnischemaField('img', dtype, (None, None) + shape[2:], codec, False)
+    value = np.random.default_rng(2).integers(0, np.iinfo(dtype).max, size=shape, dtype=dtype, endpoint=True)
+    encoded = codec.encode(field, value)
+    assert bytes(encoded[:8]) == b'\x89PNG\r\n\x1a\n'
+    decoded = codec.decode(field, encoded)
+    assert decoded.dtype == dtype
+    np.testing.assert_array_equal(decoded, value)
+
+
+def _smooth_image(shape):
+    y, x = np.mgrid[0:shape[0], 0:shape[1]]
+    base = 127 + 60 * np.sin(x / 9.0) + 60 * np.cos(y / 13.0)
+    if len(shape) == 3:
+        base = np.stack([base, base[::-1], 255 - base], axis=-1)
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize('shape', [(64, 80), (64, 80, 3)], ids=['gray', 'rgb'])
+def test_jpeg_quality_and_round_trip(shape):
+    value = _smooth_image(shape)
+    field = UnischemaField('img', np.uint8, shape, CompressedImageCodec('jpeg'), False)
+    low = CompressedImageCodec('jpeg', 30).encode(field, value)
+    high = CompressedImageCodec('jpeg', 95).encode(field, value)
+    assert bytes(high[:2]) == b'\xff\xd8'
+    assert len(low) < len(high)
+    decoded = CompressedImageCodec('jpeg', 95).decode(field, high)
+    assert decoded.shape == value.shape and decoded.dtype == np.uint8
+    diff = np.abs(decoded.astype(np.int16) - value.astype(np.int16))
+    assert diff.mean() < 2.0 and diff.max() <= 24
+
+
+@pytest.mark.parametrize('spark_type, numpy_type', [
+    (ByteType(), np.uint8), (ByteType(), np.int8), (ShortType(), np.int16), (IntegerType(), np.int32),
+    (LongType(), np.int64)])
+def test_scalar_integers(spark_type, numpy_type):
+    codec = ScalarCodec(spark_type)
+    field = UnischemaField('n', numpy_type, (), codec, False)
+    info = np.iinfo(numpy_type)
+    for v in (numpy_type(info.min), numpy_type(info.max), int(info.max)):
+        encoded = codec.encode(field, v)
+        assert type(encoded) is int
+        decoded = codec.decode(field, encoded)
+        assert decoded == v and type(decoded) is numpy_type
+
+
+def test_scalar_conversions():
+    def enc(spark_type, dtype, value):
+        return ScalarCodec(spark_type).encode(UnischemaField('s', dtype, (), ScalarCodec(spark_type)), value)
+    assert type(enc(FloatType(), np.float32, np.float64(0.5))) is float
+    assert type(enc(DoubleType(), np.float64, 3)) is float
+    assert enc(BooleanType(), np.bool_, np.bool_(True)) is True
+    assert enc(StringType(), np.str_, 'surprise') == 'surprise'
+    assert enc(StringType(), np.str_, np.str_('x')) == 'x'
+    assert enc(IntegerType(), np.int32, np.array(42, dtype=np.int32)) == 42
+    assert enc(DecimalType(10, 4), Decimal, Decimal('123.4567')) == Decimal('123.4567')
+    field = UnischemaField('d', Decimal, (), ScalarCodec(DecimalType(10, 4)))
+    assert ScalarCodec(DecimalType(10, 4)).decode(field, Decimal('1.5')) == Decimal('1.5')
+    sfield = UnischemaField('s', np.str_, (), ScalarCodec(StringType()))
+    assert ScalarCodec(StringType()).decode(sfield, 'abc') == 'abc'
+
+
+@pytest.mark.parametrize('value', [[1.2], np.asarray([3.4]), [5, 6]], ids=str)
+def test_scalar_rejects_non_scalars_naming_the_field(value):
+    field = UnischemaField('field_float', np.float32, (), ScalarCodec(FloatType()), False)
+    with pytest.raises(TypeError, match='field_float'):
+        ScalarCodec(FloatType()).encode(field, value)
+
+
+def test_scalar_string_column_requires_a_string():
+    field = UnischemaField('label', np.str_, (), ScalarCodec(StringType()), False)
+    with pytest.raises(ValueError, match='label'):
+        ScalarCodec(StringType()).encode(field, 17)
+
+
+@pytest.mark.parametrize('codec', [NdarrayCodec(), CompressedNdarrayCodec(), CompressedImageCodec('png')], ids=repr)
+def test_array_codec_errors_name_the_field(codec):
+    field = UnischemaField('my_matrix', np.uint8, (4, 5), codec, False)
+    with pytest.raises(ValueError, match='my_matrix'):
+        codec.encode(field, np.zeros((4, 5), dtype=np.float32))  # wrong dtype
+    with pytest.raises(ValueError, match='my_matrix'):
+        codec.encode(field, np.zeros((4, 6), dtype=np.uint8))  # non-compliant shape
+    with pytest.raises(ValueError, match='my_matrix'):
+        codec.encode(field, np.zeros((4, 5, 1), dtype=np.uint8))  # wrong rank
+    with pytest.raises((ValueError, TypeError), match='my_matrix'):
+        codec.encode(field, [[0] * 5] * 4)  # not an ndarray
+    with pytest.raises(TypeError, match='my_matrix'):
+        codec.encode(field, np.empty((4, 5), dtype=object))
+
+
+def test_image_codec_rejects_unsupported_image_shapes():
+    codec = CompressedImageCodec('png')
+    field = UnischemaField('rgba', np.uint8, (4, 4, 4), codec, False)
+    with pytest.raises(ValueError, match='rgba'):
+        codec.encode(field, np.zeros((4, 4, 4), dtype=np.uint8))
+
+
+@pytest.mark.parametrize('codec', [NdarrayCodec(), CompressedNdarrayCodec(), CompressedImageCodec('png'),
+                                   CompressedImageCodec('jpeg')], ids=repr)
+def test_corrupt_cells_raise_decode_field_error(codec):
+    field = UnischemaField('broken_cell', np.uint8, (None, None), codec, False)
+    good = codec.encode(field, np.full((6, 7), 9, dtype=np.uint8))
+    for bad in (b'', b'garbage bytes', bytes(good[:len(good) // 2])):
+        with pytest.raises(DecodeFieldError, match='broken_cell'):
+            codec.decode(field, bad)
+
+
+def test_decode_checks_the_declared_shape_and_dtype():
+    png = CompressedImageCodec('png')
+    small = UnischemaField('img', np.uint8, (8, 8), png, False)
+    encoded = png.encode(small, np.zeros((8, 8), dtype=np.uint8))
+    with pytest.raises(DecodeFieldError, match='img'):
+        png.decode(small._replace(shape=(16, 16)), encoded)
+    npy = NdarrayCodec()
+    field = UnischemaField('m', np.float32, (None,), npy, False)
+    with pytest.raises(DecodeFieldError, match="'m'"):
+        npy.decode(field, _np_save(np.zeros(3, dtype=np.int64)))
