@@ -1,0 +1,52 @@
+package petastorm.etl
+
+import org.apache.hadoop.fs.{FileSystem, Path}
+
+import petastorm.errors.PetastormMetadataException
+import petastorm.jni.NativeLib
+
+/** Hadoop FileSystem plumbing for metadata: listing data files and reading footers. */
+private[petastorm] object DatasetFiles {
+  private def hidden(name: String): Boolean = name.startsWith("_") || name.startsWith(".")
+
+  /** Data files under `root` as (relative path, path), sorted by relative path; hidden names skipped at any level. */
+  def dataFiles(fs: FileSystem, root: Path): Seq[(String, Path)] = {
+    def walk(dir: Path, prefix: String): Seq[(String, Path)] =
+      fs.listStatus(dir).toSeq.filterNot(s => hidden(s.getPath.getName)).flatMap { s =>
+        val name = s.getPath.getName
+        if (s.isDirectory) walk(s.getPath, s"$prefix$name/")
+        else if (name.endsWith(".parquet")) Seq(s"$prefix$name" -> s.getPath)
+        else Nil
+      }
+    walk(root, "").sortBy(_._1)
+  }
+
+  /** The last (footer length + 8) bytes of a Parquet file. */
+  def readFooter(fs: FileSystem, path: Path): Array[Byte] = {
+    val len = fs.getFileStatus(path).getLen
+    if (len < 8) throw new PetastormMetadataException(s"file '$path' is too short to be Parquet ($len bytes)")
+    val in = fs.open(path)
+    try {
+      val tail = new Array[Byte](8)
+      in.readFully(len - 8, tail)
+      val n = NativeLib.parquetFooterLength(tail) + 8
+      if (n > len || n > Int.MaxValue) {
+        throw new PetastormMetadataException(s"file '$path': footer length ${n - 8} exceeds the file size $len")
+      }
+      val footer = new Array[Byte](n.toInt)
+      in.readFully(len - n, footer)
+      footer
+    } finally in.close()
+  }
+
+  def readAll(fs: FileSystem, path: Path): Array[Byte] = {
+    val len = fs.getFileStatus(path).getLen
+    if (len > Int.MaxValue) throw new PetastormMetadataException(s"file '$path' is too large ($len bytes)")
+    val in = fs.open(path)
+    try {
+      val bytes = new Array[Byte](len.toInt)
+      in.readFully(0, bytes)
+      bytes
+    } finally in.close()
+  }
+}

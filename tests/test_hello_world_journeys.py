@@ -1,0 +1,82 @@
+"""The hello-world write journeys end to end: the README demo's scripts, and the
+Python and Scala jobs writing byte-identical cells for the same values."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from e2e import ROOT, spark_submit
+from jobs.hello_world_deterministic import deterministic_row
+
+ROWS = 6
+UNISCHEMA_JSON_KEY = b'dataset-toolkit.unischema.json.v1'
+ROW_GROUPS_KEY = b'dataset-toolkit.num_row_groups_per_file.v1'
+
+
+def read_cells(path):
+    """All rows of a dataset directory, sorted by id, as a list of dicts."""
+    files = sorted(p for p in path.rglob('*.parquet') if not p.name.startswith(('_', '.')))
+    rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+    return sorted(rows, key=lambda r: r['id'])
+
+
+@pytest.fixture(scope='module')
+def python_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp('py') / 'hello'
+    spark_submit(ROOT / 'tests' / 'jobs' / 'hello_world_deterministic.py', out.as_uri(), ROWS)
+    return out
+
+
+@pytest.fixture(scope='module')
+def scala_dataset(tmp_path_factory, jar):
+    out = tmp_path_factory.mktemp('scala') / 'hello'
+    spark_submit('--class', 'petastorm.examples.HelloWorld', jar, out.as_uri(), ROWS)
+    return out
+
+
+def test_python_and_scala_cells_are_byte_identical(python_dataset, scala_dataset):
+    py_rows, scala_rows = read_cells(python_dataset), read_cells(scala_dataset)
+    assert [r['id'] for r in py_rows] == list(range(ROWS))
+    assert py_rows == scala_rows
+
+
+def test_cells_decode_to_the_values_written(python_dataset):
+    from petastorm.etl.dataset_metadata import get_schema_from_dataset_url
+    schema = get_schema_from_dataset_url(python_dataset.as_uri())
+    for row in read_cells(python_dataset):
+        expected = deterministic_row(row['id'])
+        for name in ('image1', 'other_data'):
+            field = schema.fields[name]
+            decoded = field.codec.decode(field, row[name])
+            np.testing.assert_array_equal(decoded, expected[name])
+
+
+@pytest.mark.parametrize('which', ['python', 'scala'])
+def test_common_metadata_matches_files(which, request):
+    path = request.getfixturevalue(f'{which}_dataset')
+    meta = pq.read_metadata(path / '_common_metadata').metadata
+    counts = json.loads(meta[ROW_GROUPS_KEY])
+    on_disk = {str(p.relative_to(path)): pq.read_metadata(p).num_row_groups
+               for p in path.rglob('*.parquet') if not p.name.startswith('_')}
+    assert counts == on_disk
+    schema = json.loads(meta[UNISCHEMA_JSON_KEY])
+    assert schema['name'] == 'HelloWorldSchema'
+    assert [f['name'] for f in schema['fields']] == ['id', 'image1', 'other_data']
+    assert not list(path.glob('_common_metadata.tmp*'))
+
+
+def test_readme_demo_scripts(tmp_path):
+    url = (tmp_path / 'hello_world_dataset').as_uri()
+    examples = ROOT / 'examples' / 'hello_world'
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    subprocess.run([sys.executable, examples / 'generate_petastorm_dataset.py', url], check=True,
+                   capture_output=True, timeout=600, env=env)
+    out = subprocess.run([sys.executable, examples / 'describe_dataset.py', url], check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    assert '10 row(s)' in out
+    assert "UnischemaField(name='image1'" in out or 'image1' in out
+    assert 'HelloWorldSchema' in out
