@@ -37,8 +37,6 @@ def _normalize(described):
     return [name, dtype.rstrip('0123456789') if dtype[1] in 'US' else dtype, shape, codec, nullable]
 
 
-@pytest.mark.xfail(raises=PetastormMetadataError, strict=False,
-                   reason='the native reader of pickle-only _common_metadata (upstream datasets) may not exist yet')
 @pytest.mark.parametrize('name', DATASETS)
 def test_schema_from_metadata_matches_upstream_fields(fixtures_dir, name):
     expected = _expected(fixtures_dir, name)

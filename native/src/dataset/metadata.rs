@@ -10,7 +10,7 @@ use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader};
 
 use super::footer_kv::key_values;
 use crate::error::{Error, Result};
-use crate::schema::{pickle, Unischema};
+use crate::schema::{pickle, pickle_read, Unischema};
 
 /// Key of the pickled Unischema (upstream's format).
 pub const UNISCHEMA_PICKLE_KEY: &str = "dataset-toolkit.unischema.v1";
@@ -162,7 +162,8 @@ fn footer_only_file(schema: Schema, entries: Vec<(String, Vec<u8>)>) -> Result<V
     Ok(file)
 }
 
-/// The Unischema stored in a whole `_common_metadata` (or any Parquet) file.
+/// The Unischema stored in a whole `_common_metadata` (or any Parquet) file: our JSON when
+/// present, else upstream's pickle (read with an allow-list, see `schema::pickle_read`).
 pub fn schema_from_metadata(file_bytes: &[u8]) -> Result<Unischema> {
     let entries = key_value_metadata(file_bytes)?;
     let value = |key: &str| entries.iter().find(|(k, _)| k == key).map(|(_, v)| v);
@@ -172,7 +173,9 @@ pub fn schema_from_metadata(file_bytes: &[u8]) -> Result<Unischema> {
                 std::str::from_utf8(json).map_err(|_| Error::metadata(format!("{UNISCHEMA_JSON_KEY} is not UTF-8")))?;
             Unischema::from_json(json).map_err(|e| Error::metadata(e.message()).context(UNISCHEMA_JSON_KEY))
         }
-        (None, Some(_)) => Err(Error::metadata("legacy pickled Unischema not supported yet")),
+        (None, Some(pickled)) => {
+            pickle_read::from_pickle(pickled).map_err(|e| Error::metadata(e.message()).context(UNISCHEMA_PICKLE_KEY))
+        }
         (None, None) => Err(Error::metadata("no Unischema in the dataset metadata")),
     }
 }

@@ -3,6 +3,7 @@
 pub mod cell;
 mod field_dtype;
 pub mod pickle;
+pub mod pickle_read;
 mod spark;
 mod unischema;
 
