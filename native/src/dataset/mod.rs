@@ -1,4 +1,16 @@
-//! Datasets on disk: metadata (`_common_metadata`) and, later, the reader pipeline.
+//! Datasets on disk: metadata (`_common_metadata`) and the reader engine (discovery, plan,
+//! predicates, decoding to Arrow, pipeline).
 
 mod footer_kv;
 pub mod metadata;
+
+mod decode;
+pub mod discovery;
+mod item;
+pub mod options;
+mod pipeline;
+pub mod plan;
+pub mod predicate;
+pub mod reader;
+pub mod store;
+mod values;

@@ -2,6 +2,7 @@
 
 pub mod cell;
 mod field_dtype;
+pub mod from_arrow;
 pub mod pickle;
 pub mod pickle_read;
 mod spark;

@@ -2,9 +2,11 @@
 //! last error, bytes handed out as boxed slices, opaque handles.
 
 mod metadata;
+mod reader;
 mod schema;
 
 pub use metadata::*;
+pub use reader::*;
 pub use schema::*;
 
 use std::cell::RefCell;

@@ -1,0 +1,344 @@
+//! Stored columns → the decoded batch layout of `docs/ffi.md`: scalars as the Arrow type of
+//! the field's NumPy dtype, fixed-shape tensors as `arrow.fixed_shape_tensor`, variable-shape
+//! tensors as struct `{data: list<T>, shape: fixed_size_list<int32>[ndim]}`. Cells of a column
+//! decode in parallel on the current Rayon pool.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arrow::array::{
+    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryBuilder, BooleanArray, FixedSizeListArray, Int32Array,
+    ListArray, StringBuilder, StructArray,
+};
+use arrow::buffer::{Buffer, MutableBuffer, NullBuffer, OffsetBuffer};
+use arrow::compute::{cast_with_options, CastOptions};
+use arrow::datatypes::{DataType, Field as ArrowField, FieldRef};
+use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
+use rayon::prelude::*;
+
+use crate::codec::Tensor;
+use crate::dtype::Kind;
+use crate::error::{Error, Result};
+use crate::schema::{decode_cell, Codec, Field, FieldDType, Unischema};
+
+/// A decoded column and its Arrow field (with extension metadata for tensors).
+pub struct Column {
+    pub field: FieldRef,
+    pub array: ArrayRef,
+}
+
+/// The error a cancelled decode returns (never shown: the result is dropped).
+pub fn cancelled() -> Error {
+    Error::internal("cancelled: the reader was stopped")
+}
+
+/// Decodes the stored column `raw` of field `index` of `schema`.
+/// `batch_mode` passes codec-less columns through as read.
+pub fn decode_column(schema: &Unischema, index: usize, raw: &ArrayRef, batch_mode: bool, stop: &AtomicBool) -> Result<Column> {
+    let field = schema.field(index)?;
+    let plain = |array: ArrayRef| Column { field: Arc::new(ArrowField::new(&field.name, array.data_type().clone(), true)), array };
+    match field.codec {
+        Some(Codec::Ndarray | Codec::CompressedNdarray | Codec::CompressedImage { .. }) => {
+            tensor_column(schema, index, raw, stop)
+        }
+        _ => scalar_column(field, raw, batch_mode).map(plain),
+    }
+}
+
+/// The Arrow type of a NumPy scalar type (`None` for decimals, kept as stored).
+pub fn arrow_type(dtype: FieldDType) -> Option<DataType> {
+    use FieldDType as F;
+    Some(match dtype {
+        F::Bool => DataType::Boolean,
+        F::Int8 => DataType::Int8,
+        F::Int16 => DataType::Int16,
+        F::Int32 => DataType::Int32,
+        F::Int64 => DataType::Int64,
+        F::UInt8 => DataType::UInt8,
+        F::UInt16 => DataType::UInt16,
+        F::UInt32 => DataType::UInt32,
+        F::UInt64 => DataType::UInt64,
+        F::Float16 => DataType::Float16,
+        F::Float32 => DataType::Float32,
+        F::Float64 => DataType::Float64,
+        F::Str => DataType::Utf8,
+        F::Bytes => DataType::Binary,
+        F::Decimal => return None,
+    })
+}
+
+/// Scalar columns convert to the field's NumPy type (Spark stores `uint8` as `short`, …);
+/// dates, timestamps, decimals and nested columns pass through, as does every codec-less
+/// column in batch mode.
+fn scalar_column(field: &Field, raw: &ArrayRef, batch_mode: bool) -> Result<ArrayRef> {
+    let passthrough = !field.shape.is_empty() || (batch_mode && field.codec.is_none());
+    let target = match arrow_type(field.dtype) {
+        Some(t) if !passthrough && is_plain(raw.data_type()) && raw.data_type() != &t => t,
+        _ => return Ok(Arc::clone(raw)),
+    };
+    let options = CastOptions { safe: false, ..Default::default() };
+    cast_with_options(raw, &target, &options).map_err(|e| {
+        Error::decode(format!("field '{}': cannot convert {} values to {}: {e}", field.name, raw.data_type(), field.dtype.name()))
+    })
+}
+
+fn is_plain(t: &DataType) -> bool {
+    t.is_numeric() && !matches!(t, DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..))
+        || matches!(
+            t,
+            DataType::Boolean
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::Dictionary(..)
+        )
+}
+
+/// Decodes the binary cells of a codec column into a tensor column.
+fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, stop: &AtomicBool) -> Result<Column> {
+    let field = schema.field(index)?;
+    let binary = match raw.data_type() {
+        DataType::Binary => Arc::clone(raw),
+        DataType::LargeBinary | DataType::BinaryView => cast_with_options(raw, &DataType::Binary, &CastOptions::default())
+            .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?,
+        other => {
+            return Err(Error::decode(format!(
+                "field '{}': a {:?} codec column must be stored as binary, found {other}",
+                field.name,
+                field.codec.expect("a codec field")
+            )))
+        }
+    };
+    let cells = binary.as_binary::<i32>();
+    let element = arrow_type(field.dtype).ok_or_else(|| Error::decode(format!("field '{}': decimal tensors", field.name)))?;
+    let decode = |i: usize| -> Result<Option<Tensor>> {
+        if stop.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
+        match cells.is_null(i) {
+            true => Ok(None),
+            false => decode_cell(schema, index, cells.value(i)).map(Some).map_err(|e| e.context(format_args!("row {i}"))),
+        }
+    };
+    let nulls = cells.nulls().cloned();
+    let fixed: Option<Vec<usize>> = field.shape.iter().copied().collect();
+    // arrow-rs' canonical fixed_shape_tensor wants a non-nullable item field.
+    let item = Arc::new(ArrowField::new("item", element.clone(), fixed.is_none()));
+    match fixed {
+        Some(shape) => {
+            let size: usize = shape.iter().product();
+            let fast = matches!(field.dtype.array_kind(), Some((Kind::Int | Kind::UInt | Kind::Float, Some(_))));
+            let values = match fast {
+                true if size > 0 => fixed_numeric(cells.len(), size, field, &element, &decode)?,
+                _ => {
+                    let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
+                    let mut values = Values::new(field.dtype);
+                    for t in &tensors {
+                        values.push(t.as_ref(), size)?;
+                    }
+                    values.finish(&element)?
+                }
+            };
+            let list_size = i32::try_from(size).map_err(|_| too_big(field))?;
+            let array = FixedSizeListArray::try_new(item, list_size, values, nulls).map_err(|e| arrow_error(field, e))?;
+            let tensor = FixedShapeTensor::try_new(element, shape.iter().copied(), None, None).map_err(|e| arrow_error(field, e))?;
+            let mut arrow_field = ArrowField::new(&field.name, array.data_type().clone(), true);
+            arrow_field.try_with_extension_type(tensor).map_err(|e| arrow_error(field, e))?;
+            // The canonical metadata without `null` members (Arrow C++ rejects `"dim_names": null`).
+            let mut metadata = arrow_field.metadata().clone();
+            metadata.insert(EXTENSION_TYPE_METADATA_KEY.to_string(), serde_json::json!({ "shape": shape }).to_string());
+            let arrow_field = arrow_field.with_metadata(metadata);
+            Ok(Column { field: Arc::new(arrow_field), array: Arc::new(array) })
+        }
+        None => {
+            let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
+            let array = variable_shape(field, &element, item, &tensors, nulls)?;
+            Ok(Column { field: Arc::new(ArrowField::new(&field.name, array.data_type().clone(), true)), array })
+        }
+    }
+}
+
+/// Fixed-size numeric tensors decode in parallel straight into one values buffer.
+fn fixed_numeric(
+    rows: usize,
+    size: usize,
+    field: &Field,
+    element: &DataType,
+    decode: &(dyn Fn(usize) -> Result<Option<Tensor>> + Sync),
+) -> Result<ArrayRef> {
+    let itemsize = element.primitive_width().expect("numeric element");
+    let cell_bytes = size.checked_mul(itemsize).ok_or_else(|| too_big(field))?;
+    let total = rows.checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
+    let mut buffer = MutableBuffer::from_len_zeroed(total);
+    buffer.as_slice_mut().par_chunks_mut(cell_bytes).enumerate().try_for_each(|(i, out)| -> Result<()> {
+        if let Some(t) = decode(i)? {
+            let view = t.view();
+            let data = view.c_order_le()?;
+            if data.len() != out.len() {
+                return Err(Error::decode(format!("field '{}': row {i}: decoded {} bytes, expected {}", field.name, data.len(), out.len())));
+            }
+            out.copy_from_slice(&data);
+        }
+        Ok(())
+    })?;
+    primitive(element, rows * size, buffer.into())
+}
+
+/// The variable-shape tensor storage layout.
+fn variable_shape(
+    field: &Field,
+    element: &DataType,
+    item: FieldRef,
+    tensors: &[Option<Tensor>],
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef> {
+    let ndim = field.shape.len();
+    let mut values = Values::new(field.dtype);
+    let mut lengths = Vec::with_capacity(tensors.len());
+    let mut dims = Vec::with_capacity(tensors.len() * ndim);
+    for t in tensors {
+        match t {
+            Some(t) => {
+                values.push(Some(t), t.shape.iter().product())?;
+                lengths.push(t.shape.iter().product());
+                for d in &t.shape {
+                    dims.push(i32::try_from(*d).map_err(|_| too_big(field))?);
+                }
+            }
+            None => {
+                lengths.push(0);
+                dims.extend(std::iter::repeat_n(0, ndim));
+            }
+        }
+    }
+    let data = ListArray::try_new(item, OffsetBuffer::from_lengths(lengths), values.finish(element)?, None)
+        .map_err(|e| arrow_error(field, e))?;
+    let dim_item = Arc::new(ArrowField::new("item", DataType::Int32, true));
+    let ndim_i32 = i32::try_from(ndim).map_err(|_| too_big(field))?;
+    let shape = FixedSizeListArray::try_new(dim_item, ndim_i32, Arc::new(Int32Array::from(dims)), None)
+        .map_err(|e| arrow_error(field, e))?;
+    let fields = vec![
+        Arc::new(ArrowField::new("data", data.data_type().clone(), true)),
+        Arc::new(ArrowField::new("shape", shape.data_type().clone(), true)),
+    ];
+    let array = StructArray::try_new(fields.into(), vec![Arc::new(data), Arc::new(shape)], nulls)
+        .map_err(|e| arrow_error(field, e))?;
+    Ok(Arc::new(array))
+}
+
+/// Tensor elements gathered into one Arrow values array.
+enum Values {
+    Fixed(MutableBuffer, usize),
+    Bool(Vec<bool>),
+    Str(StringBuilder),
+    Bytes(BinaryBuilder),
+}
+
+impl Values {
+    fn new(dtype: FieldDType) -> Values {
+        match dtype {
+            FieldDType::Bool => Values::Bool(Vec::new()),
+            FieldDType::Str => Values::Str(StringBuilder::new()),
+            FieldDType::Bytes => Values::Bytes(BinaryBuilder::new()),
+            other => {
+                let width = arrow_type(other).and_then(|t| t.primitive_width()).unwrap_or(1);
+                Values::Fixed(MutableBuffer::new(0), width)
+            }
+        }
+    }
+
+    /// Appends a tensor's elements, or `count` zero/empty elements for a null cell.
+    fn push(&mut self, tensor: Option<&Tensor>, count: usize) -> Result<()> {
+        let Some(t) = tensor else {
+            match self {
+                Values::Fixed(buf, width) => buf.extend_zeros(count * *width),
+                Values::Bool(v) => v.extend(std::iter::repeat_n(false, count)),
+                Values::Str(b) => (0..count).for_each(|_| b.append_value("")),
+                Values::Bytes(b) => (0..count).for_each(|_| b.append_value(b"")),
+            }
+            return Ok(());
+        };
+        let view = t.view();
+        let data = view.c_order_le()?;
+        let itemsize = t.dtype.itemsize;
+        match self {
+            Values::Fixed(buf, _) => buf.extend_from_slice(&data),
+            Values::Bool(v) => v.extend(data.iter().map(|b| *b != 0)),
+            Values::Str(b) => {
+                for chunk in chunks(&data, itemsize, count) {
+                    b.append_value(ucs4_to_string(chunk));
+                }
+            }
+            Values::Bytes(b) => {
+                for chunk in chunks(&data, itemsize, count) {
+                    let end = chunk.iter().rposition(|c| *c != 0).map_or(0, |p| p + 1);
+                    b.append_value(&chunk[..end]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, element: &DataType) -> Result<ArrayRef> {
+        Ok(match self {
+            Values::Fixed(buf, width) => {
+                let len = buf.len() / width.max(1);
+                return primitive(element, len, buf.into());
+            }
+            Values::Bool(v) => Arc::new(BooleanArray::from(v)),
+            Values::Str(mut b) => Arc::new(b.finish()),
+            Values::Bytes(mut b) => Arc::new(b.finish()),
+        })
+    }
+}
+
+/// `count` elements of `itemsize` bytes (zero-width strings give empty elements).
+fn chunks(data: &[u8], itemsize: usize, count: usize) -> impl Iterator<Item = &[u8]> {
+    (0..count).map(move |i| data.get(i * itemsize..(i + 1) * itemsize).unwrap_or(&[]))
+}
+
+/// A UCS-4 (little-endian) element as UTF-8, trailing NULs trimmed as NumPy does.
+fn ucs4_to_string(chunk: &[u8]) -> String {
+    let mut s: String = chunk
+        .chunks_exact(4)
+        .map(|c| char::from_u32(u32::from_le_bytes(c.try_into().expect("4 bytes"))).unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    let trimmed = s.trim_end_matches('\0').len();
+    s.truncate(trimmed);
+    s
+}
+
+/// A primitive array of `len` values of type `element` over little-endian `buffer`.
+fn primitive(element: &DataType, len: usize, buffer: Buffer) -> Result<ArrayRef> {
+    let data = ArrayData::builder(element.clone())
+        .len(len)
+        .add_buffer(buffer)
+        .build()
+        .map_err(|e| Error::internal(format!("building a {element} array: {e}")))?;
+    Ok(make_array(data))
+}
+
+fn too_big(field: &Field) -> Error {
+    Error::decode(format!("field '{}': tensor too large for an Arrow column", field.name))
+}
+
+fn arrow_error(field: &Field, e: arrow::error::ArrowError) -> Error {
+    Error::internal(format!("field '{}': building the decoded column: {e}", field.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ucs4_trims_trailing_nuls() {
+        let mut bytes = Vec::new();
+        for c in "héllo\0\0".chars() {
+            bytes.extend_from_slice(&(c as u32).to_le_bytes());
+        }
+        assert_eq!(ucs4_to_string(&bytes), "héllo");
+    }
+}

@@ -1,0 +1,204 @@
+//! Reading one plan item: fetch the needed columns of a row group (or of a part of its
+//! rows), add Hive partition columns, filter rows by predicate and filters, decode the
+//! output columns and optionally shuffle the rows.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, ArrayRef, BooleanArray, StringArray, UInt32Array};
+use arrow::compute::{concat_batches, filter, take};
+use arrow::datatypes::{DataType, Schema};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use futures::TryStreamExt;
+use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+
+use super::decode::{decode_column, Column};
+use super::discovery::{parquet_error, DataFile, Dataset};
+use super::plan::{shuffle, Item, SplitMix64};
+use super::predicate::{Filters, Predicate};
+use super::store;
+use super::values::cell;
+use crate::error::{Error, Result};
+
+/// What every item reads, and how.
+pub struct ReadSpec {
+    pub dataset: Arc<Dataset>,
+    /// Indices (into the dataset schema) of the output fields, in schema order.
+    pub output: Vec<usize>,
+    /// Indices of fields that predicates or filters read but the output does not hold.
+    pub extra: Vec<usize>,
+    pub predicate: Option<Predicate>,
+    pub filters: Option<Filters>,
+    pub batch_mode: bool,
+    pub shuffle_rows: bool,
+}
+
+impl ReadSpec {
+    /// Reads and decodes `item`; `None` when no row is left. Errors name the file and row group.
+    pub fn read(&self, item: &Item, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
+        let file = &self.dataset.files[item.file];
+        self.read_inner(file, item, rows_seed, stop)
+            .map_err(|e| e.context(format_args!("file '{}', row group {}", file.rel, item.row_group)))
+    }
+
+    fn read_inner(&self, file: &DataFile, item: &Item, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
+        let schema = &self.dataset.schema;
+        let needed: Vec<usize> = self.output.iter().chain(&self.extra).copied().collect();
+        let stored: Vec<&str> = needed
+            .iter()
+            .map(|&i| schema.fields()[i].name.as_str())
+            .filter(|name| file.partition(name).is_none())
+            .collect();
+        let raw = fetch(file, item, &stored)?;
+        let rows = raw.num_rows();
+        let raw_column = |index: usize| -> Result<ArrayRef> {
+            let field = &schema.fields()[index];
+            match file.partition(&field.name) {
+                Some(value) => partition_column(&field.name, value, field.dtype, rows),
+                None => Ok(Arc::clone(raw.column_by_name(&field.name).expect("fetched"))),
+            }
+        };
+
+        // Predicate and filter fields first: decode them, keep the passing rows.
+        let mut decoded: Vec<(usize, Column)> = Vec::new();
+        let mut names = self.predicate.as_ref().map(|p| p.fields()).unwrap_or_default();
+        names.extend(self.filters.as_ref().map(|f| f.columns()).unwrap_or_default());
+        for name in &names {
+            let index = schema.fields().iter().position(|f| &f.name == name).expect("checked at open");
+            decoded.push((index, decode_column(schema, index, &raw_column(index)?, self.batch_mode, stop)?));
+        }
+        let mask = self.row_mask(&decoded, rows)?;
+        let kept = mask.as_ref().map_or(rows, |m| m.true_count());
+        if kept == 0 {
+            return Ok(None);
+        }
+        let select = |array: &ArrayRef| -> Result<ArrayRef> {
+            match &mask {
+                Some(m) => filter(array.as_ref(), m).map_err(|e| Error::internal(format!("filtering rows: {e}"))),
+                None => Ok(Arc::clone(array)),
+            }
+        };
+
+        let mut columns = Vec::with_capacity(self.output.len());
+        for &index in &self.output {
+            let column = match decoded.iter().position(|(i, _)| *i == index) {
+                Some(at) => {
+                    let Column { field, array } = &decoded[at].1;
+                    Column { field: Arc::clone(field), array: select(array)? }
+                }
+                None => decode_column(schema, index, &select(&raw_column(index)?)?, self.batch_mode, stop)?,
+            };
+            columns.push(column);
+        }
+        let mut arrays: Vec<ArrayRef> = columns.iter().map(|c| Arc::clone(&c.array)).collect();
+        if self.shuffle_rows && kept > 1 {
+            let mut order: Vec<u32> = (0..kept as u32).collect();
+            shuffle(&mut order, &mut SplitMix64::new(rows_seed));
+            let indices = UInt32Array::from(order);
+            arrays = arrays
+                .iter()
+                .map(|a| take(a.as_ref(), &indices, None).map_err(|e| Error::internal(format!("shuffling rows: {e}"))))
+                .collect::<Result<_>>()?;
+        }
+        let schema = Arc::new(Schema::new(columns.into_iter().map(|c| c.field).collect::<Vec<_>>()));
+        let options = RecordBatchOptions::new().with_row_count(Some(kept));
+        RecordBatch::try_new_with_options(schema, arrays, &options)
+            .map(Some)
+            .map_err(|e| Error::internal(format!("assembling the batch: {e}")))
+    }
+
+    /// Which rows pass the predicate and filters (`None`: all of them), from the decoded
+    /// columns of their fields.
+    fn row_mask(&self, decoded: &[(usize, Column)], rows: usize) -> Result<Option<BooleanArray>> {
+        if self.predicate.is_none() && self.filters.is_none() {
+            return Ok(None);
+        }
+        let fields = self.dataset.schema.fields();
+        let lookup = |row: usize| {
+            move |name: &str| {
+                let (_, column) = decoded.iter().find(|(i, _)| fields[*i].name == name).expect("decoded");
+                cell(&column.array, row)
+            }
+        };
+        let keep = (0..rows)
+            .map(|row| {
+                let get = lookup(row);
+                let by_predicate = match &self.predicate {
+                    Some(p) => p.include(&get)?,
+                    None => true,
+                };
+                Ok(by_predicate && self.filters.as_ref().is_none_or(|f| f.include(&get)))
+            })
+            .collect::<Result<Vec<bool>>>()?;
+        Ok((!keep.iter().all(|k| *k)).then(|| BooleanArray::from(keep)))
+    }
+}
+
+/// The rows of part `part` of `parts` of a row group of `rows` rows (contiguous, like upstream).
+pub fn part_range(rows: usize, part: u32, parts: u32) -> std::ops::Range<usize> {
+    let (part, parts) = (part as usize, parts as usize);
+    rows * part / parts..rows * (part + 1) / parts
+}
+
+/// Reads the stored columns `names` of the item's row group (or its part of the rows).
+fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
+    let footer = file.footer()?;
+    let arrow_schema = footer.schema();
+    let mut roots = Vec::with_capacity(names.len());
+    for name in names {
+        let index = arrow_schema.index_of(name).map_err(|_| {
+            Error::metadata(format!("field '{name}' has no column in this file"))
+        })?;
+        roots.push(index);
+    }
+    let row_groups = footer.metadata().num_row_groups();
+    if item.row_group >= row_groups {
+        return Err(Error::metadata(format!("the file has {row_groups} row groups")));
+    }
+    let rows = footer.metadata().row_group(item.row_group).num_rows() as usize;
+    let mask = ProjectionMask::roots(footer.parquet_schema(), roots);
+    let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(file.reader(), footer.clone())
+        .with_row_groups(vec![item.row_group])
+        .with_projection(mask)
+        .with_batch_size(rows.max(1));
+    if item.parts > 1 {
+        let range = part_range(rows, item.part, item.parts);
+        let selection = vec![RowSelector::skip(range.start), RowSelector::select(range.len()), RowSelector::skip(rows - range.end)];
+        builder = builder.with_row_selection(RowSelection::from(selection)).with_batch_size(range.len().max(1));
+    }
+    let stream = builder.build().map_err(parquet_error)?;
+    let projected = Arc::clone(stream.schema());
+    let batches: Vec<RecordBatch> = store::block_on(stream.try_collect()).map_err(parquet_error)?;
+    if batches.len() == 1 {
+        return Ok(batches.into_iter().next().expect("one batch"));
+    }
+    concat_batches(&projected, &batches).map_err(|e| Error::internal(format!("concatenating batches: {e}")))
+}
+
+/// A partition key as a column: the directory value, typed as the field declares.
+fn partition_column(name: &str, value: &str, dtype: crate::schema::FieldDType, rows: usize) -> Result<ArrayRef> {
+    let strings: ArrayRef = Arc::new(StringArray::from(vec![value; rows]));
+    let target = match super::decode::arrow_type(dtype) {
+        Some(t) if t != DataType::Utf8 => t,
+        _ => return Ok(strings),
+    };
+    if value == "__HIVE_DEFAULT_PARTITION__" {
+        return Ok(new_null_array(&target, rows));
+    }
+    let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
+    arrow::compute::cast_with_options(&strings, &target, &options)
+        .map_err(|e| Error::decode(format!("field '{name}': partition value '{value}' is not a {}: {e}", dtype.name())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_cover_the_rows() {
+        let ranges: Vec<_> = (0..3).map(|p| part_range(10, p, 3)).collect();
+        assert_eq!(ranges, vec![0..3, 3..6, 6..10]);
+        assert_eq!(part_range(2, 2, 3), 1..2);
+    }
+}

@@ -1,0 +1,120 @@
+//! The reader's options JSON (`docs/ffi.md`, "Reader"), with upstream's names and defaults.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::predicate::{Filters, Predicate};
+use crate::error::{Error, Result};
+
+/// One URL or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Urls {
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Urls::One(u) => vec![u.clone()],
+            Urls::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// What `make_reader` / `make_batch_reader` pass to `pst_reader_open`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReaderOptions {
+    pub dataset_url: Urls,
+    #[serde(default)]
+    pub schema_fields: Option<Vec<String>>,
+    #[serde(default)]
+    pub batch_mode: bool,
+    #[serde(default = "yes")]
+    pub shuffle_row_groups: bool,
+    #[serde(default)]
+    pub shuffle_rows: bool,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// `None` reads forever.
+    #[serde(default = "one_epoch")]
+    pub num_epochs: Option<u64>,
+    #[serde(default)]
+    pub cur_shard: Option<u64>,
+    #[serde(default)]
+    pub shard_count: Option<u64>,
+    /// Shuffles the ordered row groups with this seed before sharding (upstream's `shard_seed`).
+    #[serde(default)]
+    pub shard_seed: Option<u64>,
+    #[serde(default = "one")]
+    pub shuffle_row_drop_partitions: u64,
+    #[serde(default = "ten")]
+    pub workers_count: usize,
+    #[serde(default = "fifty")]
+    pub results_queue_size: usize,
+    #[serde(default)]
+    pub predicate: Option<Predicate>,
+    #[serde(default)]
+    pub filters: Option<Filters>,
+    #[serde(default)]
+    pub storage_options: BTreeMap<String, String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one_epoch() -> Option<u64> {
+    Some(1)
+}
+fn one() -> u64 {
+    1
+}
+fn ten() -> usize {
+    10
+}
+fn fifty() -> usize {
+    50
+}
+
+impl ReaderOptions {
+    /// Parses and checks the options JSON (`Value` errors).
+    pub fn from_json(json: &str) -> Result<Self> {
+        let options: ReaderOptions =
+            serde_json::from_str(json).map_err(|e| Error::value(format!("invalid reader options JSON: {e}")))?;
+        options.check()?;
+        Ok(options)
+    }
+
+    /// Options for reading `url` with every default.
+    pub fn for_url(url: &str) -> Self {
+        Self::from_json(&serde_json::json!({ "dataset_url": url }).to_string()).expect("defaults are valid")
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.num_epochs == Some(0) {
+            return Err(Error::value("num_epochs must be a positive integer or None"));
+        }
+        if self.shuffle_row_drop_partitions == 0 {
+            return Err(Error::value("shuffle_row_drop_partitions must be a positive integer"));
+        }
+        if self.workers_count == 0 {
+            return Err(Error::value("workers_count must be a positive integer"));
+        }
+        if self.dataset_url.list().is_empty() {
+            return Err(Error::value("dataset_url is an empty list"));
+        }
+        match (self.cur_shard, self.shard_count) {
+            (None, None) => Ok(()),
+            (Some(cur), Some(count)) if count > 0 && cur < count => Ok(()),
+            (Some(_), Some(_)) => Err(Error::value("cur_shard must be in 0..shard_count")),
+            _ => Err(Error::value("cur_shard and shard_count must be given together")),
+        }
+    }
+
+    pub fn storage_options(&self) -> Vec<(String, String)> {
+        self.storage_options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}

@@ -1,0 +1,236 @@
+//! The reader engine behind `make_reader` / `make_batch_reader`: opens the dataset, selects
+//! fields, prunes and plans row groups, and runs the decode pipeline.
+
+use std::collections::BTreeSet;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use arrow::record_batch::RecordBatch;
+
+use super::discovery::{DataFile, Dataset, SchemaSource};
+use super::item::ReadSpec;
+use super::options::ReaderOptions;
+use super::pipeline::{Job, Pipeline};
+use super::plan::{Plan, PlanSettings, RowGroup};
+use super::values::{Cell, Value};
+use crate::error::{Error, Result};
+use crate::schema::{FieldDType, Unischema};
+
+pub struct Reader {
+    /// Leaked instead of dropped in a process forked after reading started.
+    pipeline: ManuallyDrop<Pipeline>,
+    view: Unischema,
+    dataset: Arc<Dataset>,
+    plan: Arc<Plan>,
+    rows: OnceLock<u64>,
+    /// The process that opened (or first used) the reader; used to detect `fork()`.
+    pid: AtomicU32,
+    started: AtomicBool,
+}
+
+impl Reader {
+    /// Opens the dataset and plans the read; decoding starts with the first `next()`.
+    pub fn open(options: &ReaderOptions) -> Result<Reader> {
+        let dataset = Arc::new(Dataset::open(&options.dataset_url.list(), &options.storage_options())?);
+        let schema = &dataset.schema;
+        let output: Vec<usize> = match &options.schema_fields {
+            None => (0..schema.fields().len()).collect(),
+            Some(patterns) => {
+                let matched = schema.match_fields(patterns)?;
+                if matched.is_empty() {
+                    return Err(Error::value(format!(
+                        "schema_fields {patterns:?} match no field of schema {} (fields: {})",
+                        schema.name(),
+                        schema.fields().iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                matched.iter().map(|f| index_of(schema, &f.name)).collect::<Result<_>>()?
+            }
+        };
+        if let Some(p) = &options.predicate {
+            p.check()?;
+        }
+        let mut read_fields: BTreeSet<String> = options.predicate.as_ref().map(|p| p.fields()).unwrap_or_default();
+        read_fields.extend(options.filters.as_ref().map(|f| f.columns()).unwrap_or_default());
+        let mut extra = Vec::new();
+        for name in &read_fields {
+            let index = index_of(schema, name).map_err(|e| e.context("predicate/filters"))?;
+            if !output.contains(&index) {
+                extra.push(index);
+            }
+        }
+
+        let kept: Vec<usize> = (0..dataset.files.len()).filter(|&i| may_hold_rows(&dataset, options, &dataset.files[i])).collect();
+        let unhinted: Vec<usize> =
+            kept.iter().copied().filter(|&i| !dataset.row_groups_hint.contains_key(&dataset.files[i].rel)).collect();
+        dataset.load_footers(&unhinted)?;
+        let mut row_groups = Vec::new();
+        for &file in &kept {
+            row_groups.extend((0..dataset.row_group_count(file)?).map(|row_group| RowGroup { file, row_group }));
+        }
+        let settings = PlanSettings {
+            shard: options.cur_shard.zip(options.shard_count),
+            shard_seed: options.shard_seed,
+            row_drop_partitions: options.shuffle_row_drop_partitions,
+            shuffle: options.shuffle_row_groups,
+            seed: options.seed,
+            num_epochs: options.num_epochs,
+        };
+        let plan = Arc::new(Plan::new(row_groups, settings)?);
+
+        let view_fields = output.iter().map(|&i| schema.fields()[i].clone()).collect();
+        let view = Unischema::new(schema.name(), view_fields)?;
+        let spec = ReadSpec {
+            dataset: Arc::clone(&dataset),
+            output,
+            extra,
+            predicate: options.predicate.clone(),
+            filters: options.filters.clone(),
+            batch_mode: options.batch_mode,
+            shuffle_rows: options.shuffle_rows,
+        };
+        let job: Job = Arc::new(move |item, seed, stop| spec.read(item, seed, stop));
+        let pipeline = Pipeline::new(Arc::clone(&plan), job, options.workers_count, options.results_queue_size);
+        Ok(Reader {
+            pipeline: ManuallyDrop::new(pipeline),
+            view,
+            dataset,
+            plan,
+            rows: OnceLock::new(),
+            pid: AtomicU32::new(std::process::id()),
+            started: AtomicBool::new(false),
+        })
+    }
+
+    /// The schema of the fields read (schema view, schema order).
+    pub fn schema(&self) -> &Unischema {
+        &self.view
+    }
+
+    /// The next batch in plan order; `None` at the end (or after `stop()`).
+    pub fn next(&self) -> Result<Option<RecordBatch>> {
+        self.check_process()?;
+        self.started.store(true, Ordering::Relaxed);
+        self.pipeline.next()
+    }
+
+    pub fn stop(&self) -> Result<()> {
+        self.check_process()?;
+        self.pipeline.stop();
+        Ok(())
+    }
+
+    pub fn reset(&self) -> Result<()> {
+        self.check_process()?;
+        self.pipeline.reset();
+        Ok(())
+    }
+
+    /// The most decoded batches held at once so far (bounded by `results_queue_size`).
+    pub fn max_buffered(&self) -> usize {
+        self.pipeline.max_ready()
+    }
+
+    /// `{"row_groups", "items", "files", "rows", "num_epochs", "schema_source"}` of one epoch of
+    /// this reader's plan (rows before predicates and filters).
+    pub fn info_json(&self) -> Result<String> {
+        let mut seen = std::collections::HashSet::new();
+        let files: Vec<usize> = self.plan.row_groups.iter().map(|g| g.file).filter(|f| seen.insert(*f)).collect();
+        let rows = match self.rows.get() {
+            Some(rows) => *rows,
+            None => {
+                self.dataset.load_footers(&files)?;
+                let mut rows = 0u64;
+                for g in &self.plan.row_groups {
+                    rows += self.dataset.files[g.file].footer()?.metadata().row_group(g.row_group).num_rows() as u64;
+                }
+                *self.rows.get_or_init(|| rows)
+            }
+        };
+        let names: Vec<&str> = files.iter().map(|&f| self.dataset.files[f].rel.as_str()).collect();
+        Ok(serde_json::json!({
+            "row_groups": self.plan.row_groups.len(),
+            "items": self.plan.items.len(),
+            "files": names,
+            "rows": rows,
+            "num_epochs": self.plan.num_epochs,
+            "schema_source": match self.dataset.schema_source {
+                SchemaSource::Metadata => "metadata",
+                SchemaSource::Inferred => "inferred",
+            },
+        })
+        .to_string())
+    }
+
+    /// A reader lives in the process that started reading; a child forked before the first
+    /// `next()` adopts it, one forked later gets an error (never a hang).
+    fn check_process(&self) -> Result<()> {
+        let pid = std::process::id();
+        let owner = self.pid.load(Ordering::Relaxed);
+        if owner == pid {
+            return Ok(());
+        }
+        if self.started.load(Ordering::Relaxed) {
+            return Err(Error::value(format!(
+                "this reader was started in process {owner} and cannot be used after fork(): \
+                 open a new reader in process {pid}"
+            )));
+        }
+        self.pid.store(pid, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        // In a child forked after reading started, the parent's threads and locks are gone:
+        // leak the pipeline rather than wait on them.
+        if self.check_process().is_ok() {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.pipeline) };
+        }
+    }
+}
+
+fn index_of(schema: &Unischema, name: &str) -> Result<usize> {
+    schema
+        .fields()
+        .iter()
+        .position(|f| f.name == name)
+        .ok_or_else(|| Error::value(format!("field '{name}' is not in schema {}", schema.name())))
+}
+
+/// False when the file's partition values rule out every row (predicate on partition keys
+/// only, or a filter conjunction whose partition terms fail).
+fn may_hold_rows(dataset: &Dataset, options: &ReaderOptions, file: &DataFile) -> bool {
+    let known = |name: &str| -> Option<Cell> {
+        let value = file.partition(name)?;
+        let dtype = dataset.schema.field_by_name(name).map_or(FieldDType::Str, |f| f.dtype);
+        Some(Cell::Scalar(partition_value(value, dtype)))
+    };
+    if let Some(p) = &options.predicate {
+        let fields = p.fields();
+        if fields.iter().all(|f| file.partition(f).is_some()) {
+            let get = |name: &str| known(name).expect("a partition key");
+            if let Ok(false) = p.include(&get) {
+                return false;
+            }
+        }
+    }
+    options.filters.as_ref().is_none_or(|f| f.may_include(&known))
+}
+
+/// A partition directory value typed as the field declares.
+fn partition_value(value: &str, dtype: FieldDType) -> Value {
+    use FieldDType as F;
+    let parsed = match dtype {
+        F::Int8 | F::Int16 | F::Int32 | F::Int64 | F::UInt8 | F::UInt16 | F::UInt32 | F::UInt64 => {
+            value.parse::<i128>().ok().map(Value::Int)
+        }
+        F::Float16 | F::Float32 | F::Float64 => value.parse::<f64>().ok().map(Value::Float),
+        F::Bool => value.parse::<bool>().ok().map(Value::Bool),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Value::Str(value.to_string()))
+}
