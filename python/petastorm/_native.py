@@ -50,6 +50,17 @@ _SIGNATURES = {
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
 }
+# The reader functions; a library built without them still loads (see ``_reader_api``).
+_READER_SIGNATURES = {
+    'pst_reader_open': (c_int32, [c_char_p, POINTER(c_void_p)]),
+    'pst_reader_schema': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_reader_info': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_reader_next': (c_int32, [c_void_p, c_void_p, c_void_p, POINTER(c_int32)]),
+    'pst_reader_stop': (c_int32, [c_void_p]),
+    'pst_reader_reset': (c_int32, [c_void_p]),
+    'pst_reader_free': (None, [c_void_p]),
+    'pst_dataset_schema': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
+}
 
 _lock = threading.Lock()
 _state = {}  # 'lib': the CDLL, 'errors': {code: exception class}
@@ -78,6 +89,10 @@ def lib():
                 for name, (restype, argtypes) in _SIGNATURES.items():
                     func = getattr(cdll, name)
                     func.restype, func.argtypes = restype, argtypes
+                for name, (restype, argtypes) in _READER_SIGNATURES.items():
+                    if hasattr(cdll, name):
+                        func = getattr(cdll, name)
+                        func.restype, func.argtypes = restype, argtypes
             except (OSError, AttributeError) as e:
                 raise ImportError('petastorm: cannot load native library {}: {}'.format(path, e)) from e
             _state['errors'] = _load_error_table(cdll)
@@ -232,3 +247,92 @@ def schema_from_metadata(file_bytes):
     """The Unischema JSON stored in the bytes of a whole ``_common_metadata`` file."""
     data = bytes(file_bytes)
     return _bytes_result('schema_from_metadata', data, len(data)).decode('utf-8')
+
+
+# ---------------------------------------------------------------------------------------------
+# Reader (``pst_reader_*``): batches cross as Arrow C Data structs allocated here.
+
+_ARROW_ARRAY_SIZE = 80   # sizeof(struct ArrowArray)
+_ARROW_SCHEMA_SIZE = 72  # sizeof(struct ArrowSchema)
+
+
+def _reader_api():
+    """The library, after checking that it exports the reader functions."""
+    cdll = lib()
+    missing = [name for name in _READER_SIGNATURES if not hasattr(cdll, name)]
+    if missing:
+        raise NotImplementedError('petastorm: the native library {} was built without the reader ({} missing)'
+                                  .format(library_path(), ', '.join(missing)))
+    return cdll
+
+
+def dataset_schema(url, storage_options=None):
+    """The Unischema JSON of a dataset (stored metadata, legacy pickle, or inferred from Parquet)."""
+    _reader_api()
+    return _bytes_result('dataset_schema', _c_str(url), _c_str(json.dumps(storage_options or {}))).decode('utf-8')
+
+
+class ReaderHandle(object):
+    """Owns one native reader (``pst_reader_open``); freed by :meth:`close` or a finalizer.
+
+    ``next_batch`` blocks without the GIL (ctypes releases it). ``stop`` may be called from any
+    thread while another one waits in ``next_batch``; ``close`` waits for that call to return."""
+
+    __slots__ = ('_ptr', '_finalizer', '_call_lock', '_state_lock', '_array', '_schema', '__weakref__')
+
+    def __init__(self, options):
+        cdll = _reader_api()
+        ptr = c_void_p()
+        _call('reader_open', _c_str(json.dumps(options)), byref(ptr))
+        self._ptr = ptr.value
+        self._finalizer = weakref.finalize(self, cdll.pst_reader_free, ptr.value)
+        self._call_lock = threading.RLock()  # held during next/reset/free (re-entrant: a signal handler may stop)
+        self._state_lock = threading.Lock()  # held during stop/free (never while blocking)
+        self._array = ctypes.create_string_buffer(_ARROW_ARRAY_SIZE)
+        self._schema = ctypes.create_string_buffer(_ARROW_SCHEMA_SIZE)
+
+    @property
+    def closed(self):
+        return not self._finalizer.alive
+
+    def _live_ptr(self):
+        if not self._finalizer.alive:
+            raise RuntimeError('the native reader is closed')
+        return self._ptr
+
+    def schema_json(self):
+        """Unischema JSON of the fields the reader yields."""
+        return _bytes_result('reader_schema', self._live_ptr()).decode('utf-8')
+
+    def info(self):
+        """``{"row_groups": n, "files": [...], "rows": n}`` of the plan."""
+        return _json_result('reader_info', self._live_ptr())
+
+    def next_batch(self):
+        """The next ``pyarrow.RecordBatch``, or ``None`` at the end of the data."""
+        import pyarrow as pa
+        with self._call_lock:
+            ptr = self._live_ptr()
+            eof = c_int32(0)
+            array_addr, schema_addr = ctypes.addressof(self._array), ctypes.addressof(self._schema)
+            _call('reader_next', ptr, array_addr, schema_addr, byref(eof))
+            if eof.value:
+                return None
+            return pa.RecordBatch._import_from_c(array_addr, schema_addr)
+
+    def stop(self):
+        """Asks the pipeline to stop (prompt; later ``next_batch`` calls return ``None``); idempotent."""
+        with self._state_lock:
+            if self._finalizer.alive:
+                _call('reader_stop', self._ptr)
+
+    def reset(self):
+        """Restarts the same plan (after the last batch)."""
+        with self._call_lock:
+            _call('reader_reset', self._live_ptr())
+
+    def close(self):
+        """Stops and frees the reader; idempotent."""
+        self.stop()
+        with self._call_lock, self._state_lock:
+            self._finalizer()

@@ -1,0 +1,230 @@
+"""Conversion of the reader's decoded Arrow record batches (layout in ``docs/ffi.md``) into NumPy.
+
+Every column is converted once per batch, vectorised:
+
+* ``rows_column``: a sequence indexable by row (an ndarray whose items are the row values, or
+  a list where some rows are ``None`` or of different shapes), used by ``make_reader``;
+* ``batch_column``: one NumPy array of the whole column, used by ``make_batch_reader``.
+
+Fixed-shape tensors (``arrow.fixed_shape_tensor``) become ``(rows, *shape)`` views of the Arrow
+buffer (no copy); variable-shape tensors (struct ``{data: list<T>, shape: fixed_size_list<int32>}``)
+are reshaped row by row from the flat data; scalars keep their Arrow values, cast to the field's
+NumPy dtype where that differs (e.g. Spark ``short`` stored for a ``uint8`` field).
+"""
+import decimal
+
+import numpy as np
+import pyarrow as pa
+
+_STRING_TYPES = (pa.types.is_string, pa.types.is_large_string)
+_BINARY_TYPES = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
+_LIST_TYPES = (pa.types.is_list, pa.types.is_large_list)
+
+
+def _any(predicates, arrow_type):
+    return any(p(arrow_type) for p in predicates)
+
+
+def numeric_dtype(numpy_dtype):
+    """``np.dtype`` of a numeric/bool field type, else ``None`` (str, bytes, Decimal, object...)."""
+    try:
+        dtype = np.dtype(numpy_dtype)
+    except TypeError:
+        return None
+    return dtype if dtype.kind in 'biuf' else None
+
+
+def is_fixed_tensor(arrow_type):
+    return isinstance(arrow_type, pa.FixedShapeTensorType)
+
+
+def is_variable_tensor(arrow_type):
+    """The storage layout of ``arrow.variable_shape_tensor``: ``{data: list<T>, shape: fixed_size_list}``."""
+    return (pa.types.is_struct(arrow_type) and arrow_type.num_fields == 2
+            and arrow_type.field(0).name == 'data' and arrow_type.field(1).name == 'shape'
+            and _any(_LIST_TYPES, arrow_type.field(0).type)
+            and pa.types.is_fixed_size_list(arrow_type.field(1).type))
+
+
+def _validity(arr):
+    """Boolean ndarray, True where the row is valid; ``None`` when there are no nulls."""
+    if arr.null_count == 0:
+        return None
+    return arr.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _flat_values(values, dtype):
+    """A flat Arrow array of tensor elements as a 1-D ndarray (zero-copy for primitive types)."""
+    arrow_type = values.type
+    if _any(_STRING_TYPES, arrow_type):
+        return values.to_numpy(zero_copy_only=False).astype(np.str_)
+    if _any(_BINARY_TYPES, arrow_type):
+        return values.to_numpy(zero_copy_only=False).astype(np.bytes_)
+    if values.null_count:
+        values = values.fill_null(0)
+    out = values.to_numpy(zero_copy_only=False)
+    if dtype is not None and out.dtype != dtype:
+        out = out.astype(dtype)
+    return out
+
+
+def _fixed_tensor(arr, dtype):
+    """``(rows, *shape)`` ndarray of a fixed-shape tensor column (null rows hold the stored filler)."""
+    storage = arr.storage
+    size = storage.type.list_size
+    shape = tuple(arr.type.shape)
+    values = storage.values.slice(storage.offset * size, len(storage) * size)
+    return _flat_values(values, dtype).reshape((len(arr),) + shape)
+
+
+def _list_parts(list_arr, dtype):
+    """``(flat values, offsets)`` of a list array (offsets index into the flat values)."""
+    offsets = list_arr.offsets.to_numpy(zero_copy_only=False)
+    return _flat_values(list_arr.values, dtype), offsets
+
+
+def _uniform(offsets, shapes, n):
+    """The common row shape if every row has the same shape and rows are contiguous, else ``None``."""
+    if n == 0 or not (shapes == shapes[0]).all():
+        return None
+    size = int(np.prod(shapes[0]))
+    if not (np.diff(offsets) == size).all():
+        return None
+    return tuple(int(d) for d in shapes[0])
+
+
+def _ragged(flat, offsets, shapes, valid, n):
+    """Row arrays (reshaped from the flat values) in a list, or one stacked ndarray when uniform."""
+    if valid is None:
+        common = _uniform(offsets, shapes, n)
+        if common is not None:
+            return flat[offsets[0]:offsets[n]].reshape((n,) + common)
+    rows = [flat[offsets[i]:offsets[i + 1]].reshape(tuple(shapes[i])) for i in range(n)]
+    if valid is not None:
+        for i in np.flatnonzero(~valid):
+            rows[i] = None
+    return rows
+
+
+def _variable_tensor(arr, dtype):
+    data, shape = arr.field('data'), arr.field('shape')
+    ndim = shape.type.list_size
+    n = len(arr)
+    dims = shape.values.slice(shape.offset * ndim, n * ndim)
+    dims = (dims.fill_null(0) if dims.null_count else dims).to_numpy(zero_copy_only=False)
+    flat, offsets = _list_parts(data, dtype)
+    return _ragged(flat, offsets, dims.reshape(n, ndim).astype(np.int64), _validity(arr), n)
+
+
+def _plain_list(arr, dtype):
+    """A Parquet list of primitive values: 1-D row arrays; nested lists/structs go through pyarrow."""
+    value_type = arr.type.value_type
+    if pa.types.is_fixed_size_list(arr.type):
+        if pa.types.is_primitive(value_type) or _any(_STRING_TYPES + _BINARY_TYPES, value_type):
+            size = arr.type.list_size
+            flat = _flat_values(arr.values.slice(arr.offset * size, len(arr) * size), dtype)
+            out = flat.reshape(len(arr), size)
+            return _with_nones(out, _validity(arr))
+        return list(arr.to_numpy(zero_copy_only=False))
+    if not (pa.types.is_primitive(value_type) or _any(_STRING_TYPES + _BINARY_TYPES, value_type)):
+        return list(arr.to_numpy(zero_copy_only=False))
+    flat, offsets = _list_parts(arr, dtype)
+    lengths = np.diff(offsets).astype(np.int64).reshape(-1, 1)
+    return _ragged(flat, offsets, lengths, _validity(arr), len(arr))
+
+
+def _with_nones(values, valid):
+    """``values`` as a list with ``None`` at the invalid rows (unchanged when all rows are valid)."""
+    if valid is None:
+        return values
+    out = list(values)
+    for i in np.flatnonzero(~valid):
+        out[i] = None
+    return out
+
+
+def _scalar_rows(arr, field_dtype):
+    arrow_type = arr.type
+    valid = _validity(arr)
+    if pa.types.is_boolean(arrow_type) or pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        values = (arr.fill_null(0) if valid is not None else arr).to_numpy(zero_copy_only=False)
+        dtype = numeric_dtype(field_dtype)
+        if dtype is not None and values.dtype != dtype:
+            values = values.astype(dtype)
+        return _with_nones(values, valid)
+    values = arr.to_numpy(zero_copy_only=False)
+    if field_dtype is decimal.Decimal and _any(_STRING_TYPES, arrow_type):
+        values = np.array([None if v is None else decimal.Decimal(v) for v in values], dtype=object)
+    if values.dtype.kind in 'mM':
+        return _with_nones(values, valid)
+    return values
+
+
+def rows_column(arr, field_dtype=None):
+    """A column as a sequence of per-row values (ndarray or list) for ``make_reader``."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arrow_type = arr.type
+    if pa.types.is_dictionary(arrow_type):
+        return rows_column(arr.dictionary_decode(), field_dtype)
+    dtype = numeric_dtype(field_dtype)
+    if is_fixed_tensor(arrow_type):
+        return _with_nones(_fixed_tensor(arr, dtype), _validity(arr))
+    if is_variable_tensor(arrow_type):
+        return _variable_tensor(arr, dtype)
+    if _any(_LIST_TYPES, arrow_type) or pa.types.is_fixed_size_list(arrow_type):
+        return _plain_list(arr, dtype)
+    if pa.types.is_null(arrow_type):
+        return [None] * len(arr)
+    return _scalar_rows(arr, field_dtype)
+
+
+def _object_array(rows):
+    out = np.empty(len(rows), dtype=object)
+    for i, v in enumerate(rows):
+        out[i] = v
+    return out
+
+
+def batch_column(arr, field_dtype=None):
+    """A column as one NumPy array for ``make_batch_reader``: tensors ``(rows, *shape)`` (object
+    arrays of row arrays when shapes differ or rows are null); strings as ``<U`` arrays (object
+    arrays when there are nulls); nullable integers as float64 with NaN (as pandas would)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arrow_type = arr.type
+    if pa.types.is_dictionary(arrow_type):
+        return batch_column(arr.dictionary_decode(), field_dtype)
+    if (is_fixed_tensor(arrow_type) or is_variable_tensor(arrow_type) or _any(_LIST_TYPES, arrow_type)
+            or pa.types.is_fixed_size_list(arrow_type)):
+        rows = rows_column(arr, field_dtype)
+        return rows if isinstance(rows, np.ndarray) else _object_array(rows)
+    if arr.null_count == 0 and (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+                                or pa.types.is_boolean(arrow_type)):
+        return rows_column(arr, field_dtype)
+    values = arr.to_numpy(zero_copy_only=False)
+    if arr.null_count == 0 and _any(_STRING_TYPES, arrow_type):
+        return values.astype(np.str_)
+    if field_dtype is decimal.Decimal and _any(_STRING_TYPES, arrow_type):
+        return _object_array(_scalar_rows(arr, field_dtype))
+    return values
+
+
+def take(column, index):
+    """Rows ``index`` (an int ndarray) of a column from :func:`rows_column` or :func:`batch_column`."""
+    if isinstance(column, np.ndarray):
+        return column[index]
+    return [column[i] for i in index]
+
+
+def stack_rows(values):
+    """Per-row values of one field (from rows or a transform) as one column: ``np.stack`` when all
+    rows are arrays of one shape and dtype, else an object array (``None`` rows included)."""
+    if values and all(isinstance(v, np.ndarray) for v in values):
+        first = values[0]
+        if all(v.shape == first.shape and v.dtype == first.dtype for v in values):
+            return np.stack(values)
+    if values and all(isinstance(v, (np.generic, int, float, bool)) and not isinstance(v, np.ndarray)
+                      for v in values):
+        return np.asarray(values)
+    return _object_array(values)

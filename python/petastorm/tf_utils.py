@@ -1,0 +1,201 @@
+"""TensorFlow adapters for a petastorm :class:`~petastorm.reader.Reader` (upstream's ``petastorm.tf_utils``).
+
+* :func:`make_petastorm_dataset`: a TF2 ``tf.data.Dataset`` of the reader's namedtuples (one element per
+  row for ``make_reader``, per batch for ``make_batch_reader``), with static shapes from the Unischema.
+* :func:`tf_tensors`: graph-mode (``tf.compat.v1``) tensors fed by ``py_func``, optionally through a
+  ``RandomShuffleQueue``.
+
+Types TF lacks are converted as upstream does: ``Decimal`` -> string, ``uint16`` -> ``int32``,
+``uint32`` -> ``int64``, ``datetime64``/``datetime.date`` -> ``int64`` nanoseconds since the epoch.
+"""
+import datetime
+import decimal
+import warnings
+from calendar import timegm
+
+import numpy as np
+import tensorflow as tf
+
+_NUMPY_TO_TF_DTYPES_MAPPING = {
+    np.bool_: tf.bool,
+    np.int8: tf.int8,
+    np.int16: tf.int16,
+    np.int32: tf.int32,
+    np.int64: tf.int64,
+    np.uint8: tf.uint8,
+    np.uint16: tf.int32,
+    np.uint32: tf.int64,
+    np.uint64: tf.uint64,
+    np.float16: tf.float16,
+    np.float32: tf.float32,
+    np.float64: tf.float64,
+    np.bytes_: tf.string,
+    np.str_: tf.string,
+    decimal.Decimal: tf.string,
+    np.datetime64: tf.int64,
+}
+
+# Name of the op holding the size of the shuffling queue (for diagnostics), as upstream.
+RANDOM_SHUFFLING_QUEUE_SIZE = 'random_shuffling_queue_size'
+
+
+def _numpy_to_tf_dtypes(numpy_dtype):
+    """The TF dtype of a Unischema field's ``numpy_dtype`` (``ValueError`` when there is none)."""
+    key = numpy_dtype
+    if numpy_dtype is not decimal.Decimal:
+        try:
+            key = np.dtype(numpy_dtype).type
+        except TypeError:
+            key = numpy_dtype
+    if key is str:
+        key = np.str_
+    if key in _NUMPY_TO_TF_DTYPES_MAPPING:
+        if key is np.str_:
+            warnings.warn('Tensorflow will convert all unicode strings back to bytes type. '
+                          'You may need to decode values.', UnicodeWarning)
+        return _NUMPY_TO_TF_DTYPES_MAPPING[key]
+    raise ValueError('Unknown mapping of numpy {} to tensorflow dtype'.format(numpy_dtype))
+
+
+_TIME_SPARK_TYPES = ('date', 'timestamp', 'timestamp_ntz')
+
+
+def _field_tf_dtype(field):
+    """Dates and timestamps (Spark types; NumPy ``datetime64`` values) are int64 nanoseconds."""
+    codec_json = getattr(field.codec, '_codec_json', None)
+    if codec_json is not None and codec_json().get('spark_type') in _TIME_SPARK_TYPES:
+        return tf.int64
+    return _numpy_to_tf_dtypes(field.numpy_dtype)
+
+
+def _schema_to_tf_dtypes(schema):
+    return [_field_tf_dtype(f) for f in schema.fields.values()]
+
+
+def date_to_nsec_from_epoch(dt):
+    return timegm(dt.timetuple()) * 1000000000
+
+
+def _nsec(value):
+    return (value - np.datetime64('1970-01-01T00:00:00')).astype('timedelta64[ns]').astype(np.int64)
+
+
+def _sanitize_value(name, v):
+    if v is None:
+        raise RuntimeError('Encountered "{}"=None. Tensorflow does not support None values as a tensor. '
+                           'Consider filtering out these rows using a predicate.'.format(name))
+    if isinstance(v, decimal.Decimal):
+        return str(v.normalize())
+    if isinstance(v, (np.datetime64, np.ndarray)) and np.issubdtype(np.asarray(v).dtype, np.datetime64):
+        return _nsec(v)
+    if isinstance(v, (np.ndarray, np.generic)):
+        if v.dtype == np.uint16:
+            return v.astype(np.int32)
+        if v.dtype == np.uint32:
+            return v.astype(np.int64)
+        if isinstance(v, np.ndarray) and v.dtype == object:
+            return _sanitize_objects(name, v)
+    if isinstance(v, datetime.date):
+        return np.int64(date_to_nsec_from_epoch(v))
+    return v
+
+
+def _sanitize_objects(name, array):
+    """An object column of a batch: Decimals to strings, dates to nanoseconds, rows stacked."""
+    values = array.ravel().tolist()
+    if any(v is None for v in values):
+        _sanitize_value(name, None)
+    if values and isinstance(values[0], decimal.Decimal):
+        return np.array([str(v.normalize()) for v in values], dtype=object).reshape(array.shape)
+    if values and isinstance(values[0], datetime.date):
+        return np.array([date_to_nsec_from_epoch(v) for v in values], dtype=np.int64).reshape(array.shape)
+    if values and isinstance(values[0], np.ndarray):
+        return np.stack([_sanitize_value(name, v) for v in values])
+    return array
+
+
+def _sanitize_field_tf_types(sample):
+    """A namedtuple with its values converted to types TF supports (see the module docstring)."""
+    return sample.__class__(*[_sanitize_value(name, v) for name, v in zip(sample._fields, sample)])
+
+
+def _shapes(reader):
+    prefix = (None,) if reader.batched_output else ()
+    return [prefix + tuple(f.shape or ()) for f in reader.schema.fields.values()]
+
+
+def make_namedtuple_tf(schema, *args, **kargs):
+    """The schema's namedtuple built from tensors."""
+    return schema._get_namedtuple()(*args, **kargs)
+
+
+def make_petastorm_dataset(reader):
+    """A ``tf.data.Dataset`` whose elements are the reader's namedtuples of tensors (static shapes set
+    from the Unischema; a leading ``None`` dimension for batched readers). Iterate it once: use the
+    reader's ``num_epochs`` instead of ``repeat``, and its sharding/predicates instead of ``shard``/``filter``.
+
+    :param reader: a :class:`~petastorm.reader.Reader`
+    :return: ``tf.data.Dataset``
+    """
+    if getattr(reader, 'ngram', None):
+        raise NotImplementedError('make_petastorm_dataset does not support NGram yet.')
+    schema = reader.schema
+    row_type = schema._get_namedtuple()
+    signature = row_type(*[tf.TensorSpec(shape, dtype) for shape, dtype in
+                           zip(_shapes(reader), _schema_to_tf_dtypes(schema))])
+
+    def dequeue_sample_impl():
+        if reader.last_row_consumed:
+            raise RuntimeError('Multiple iterations over make_petastorm_dataset are not supported. '
+                               'Multiple iterations can be triggered by calling \'repeat\' method of Datset class. '
+                               'Use Reader\'s num_epochs contructor arguments to set number of iterations.')
+        for row in reader:
+            yield _sanitize_field_tf_types(row)
+
+    return tf.data.Dataset.from_generator(dequeue_sample_impl, output_signature=signature)
+
+
+def _py_func_value(v):
+    if isinstance(v, np.ndarray) and v.dtype.type in (np.bytes_, np.str_) and v.size:
+        return v.tolist()
+    return v
+
+
+def tf_tensors(reader, shuffling_queue_capacity=0, min_after_dequeue=0):
+    """Graph-mode (``tf.compat.v1``) tensors that read the next row (or batch) each time they are
+    evaluated: a namedtuple of tensors in schema order. Reading past the end raises
+    ``tf.errors.OutOfRangeError``.
+
+    :param reader: a :class:`~petastorm.reader.Reader`
+    :param shuffling_queue_capacity: when > 0, rows pass through a ``tf.compat.v1.RandomShuffleQueue``
+        (started with ``tf.compat.v1.train.start_queue_runners``); not for batched readers
+    :param min_after_dequeue: the queue's ``min_after_dequeue``
+    """
+    if getattr(reader, 'ngram', None):
+        raise NotImplementedError('tf_tensors does not support NGram in this petastorm')
+    if reader.batched_output and shuffling_queue_capacity > 0:
+        raise ValueError('shuffling_queue_capacity can not be used with a reader that produces '
+                         'batched_output, since each batch is a parquet read rowgroup. Extra '
+                         'shuffling of the batches does not further decrease correlation.')
+    schema = reader.schema
+    dtypes = _schema_to_tf_dtypes(schema)
+
+    def dequeue_sample_impl(_):
+        sample = _sanitize_field_tf_types(next(reader))
+        return [_py_func_value(v) for v in sample]
+
+    fields = tf.compat.v1.py_func(dequeue_sample_impl, [tf.constant(1)], dtypes)
+    if shuffling_queue_capacity > 0:
+        queue = tf.compat.v1.RandomShuffleQueue(shuffling_queue_capacity, min_after_dequeue, dtypes)
+        queue.size(name=RANDOM_SHUFFLING_QUEUE_SIZE)
+        runner = tf.compat.v1.train.QueueRunner(queue, [queue.enqueue(fields)])
+        tf.compat.v1.train.add_queue_runner(runner)
+        fields = queue.dequeue()
+        if not isinstance(fields, (list, tuple)):
+            fields = [fields]
+    for tensor, shape in zip(fields, _shapes(reader)):
+        tensor.set_shape(shape)
+    return make_namedtuple_tf(schema, *fields)
+
+
+__all__ = ['make_petastorm_dataset', 'tf_tensors', 'make_namedtuple_tf', 'RANDOM_SHUFFLING_QUEUE_SIZE']
