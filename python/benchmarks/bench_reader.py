@@ -120,10 +120,15 @@ DATASETS = {
 }
 
 
+def dataset_rows(name, scale=1.0):
+    _, _, rows, group = DATASETS[name]
+    return max(group, int(rows * scale))
+
+
 def generate(root, name, scale=1.0):
     """Writes dataset `name` (a key of DATASETS) under ``root/name``; returns its URL."""
-    schema, make_rows, rows, group = DATASETS[name]
-    rows = max(group, int(rows * scale))
+    schema, make_rows, _, group = DATASETS[name]
+    rows = dataset_rows(name, scale)
     if schema is None:
         return write_floats(root / name, rows)
     return write_dataset(root / name, schema, make_rows(), rows, group)

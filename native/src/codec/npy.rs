@@ -24,21 +24,28 @@ const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 /// one dimension above 1, or empty) is written with `'fortran_order': False`.
 pub fn encode(t: &TensorRef) -> Result<Vec<u8>> {
     t.check_len()?;
-    let fortran = t.fortran_order && !is_c_contiguous(t.shape);
-    let shape_text = fmt_shape(t.shape.iter().map(|d| Some(*d)));
+    let mut out = header(t.dtype, t.shape, t.fortran_order, t.data.len());
+    out.extend_from_slice(t.data);
+    Ok(out)
+}
+
+/// The bytes `numpy.save` writes before the data of an array of this dtype, shape and order
+/// (magic, version, padded header), with room reserved for `data_len` more bytes. Every cell of
+/// a fixed-shape field starts with the same header, which lets readers skip parsing it.
+pub fn header(dtype: ArrayDType, shape: &[usize], fortran_order: bool, data_len: usize) -> Vec<u8> {
+    let fortran = fortran_order && !is_c_contiguous(shape);
+    let shape_text = fmt_shape(shape.iter().map(|d| Some(*d)));
     let mut header = format!(
         "{{'descr': '{}', 'fortran_order': {}, 'shape': {shape_text}, }}",
-        t.dtype.descr(),
+        dtype.descr(),
         if fortran { "True" } else { "False" },
     );
-    let growth_axis = if fortran { t.shape.last() } else { t.shape.first() };
+    let growth_axis = if fortran { shape.last() } else { shape.first() };
     if let Some(dim) = growth_axis {
         let digits = dim.to_string().len();
         header.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
     }
-    let mut out = preamble(&header, t.data.len());
-    out.extend_from_slice(t.data);
-    Ok(out)
+    preamble(&header, data_len)
 }
 
 /// Magic, version, header length and the header padded with spaces and `\n` so the data

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arrow::array::{
-    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryBuilder, BooleanArray, FixedSizeListArray, Int32Array,
+    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, FixedSizeListArray, Int32Array,
     ListArray, StringBuilder, StructArray,
 };
 use arrow::buffer::{Buffer, MutableBuffer, NullBuffer, OffsetBuffer};
@@ -16,8 +16,8 @@ use arrow::datatypes::{DataType, Field as ArrowField, FieldRef};
 use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
 use rayon::prelude::*;
 
-use crate::codec::Tensor;
-use crate::dtype::Kind;
+use crate::codec::{npy, Tensor};
+use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
 use crate::schema::{decode_cell, Codec, Field, FieldDType, Unischema};
 
@@ -132,7 +132,7 @@ fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, stop: &Atomic
             let size: usize = shape.iter().product();
             let fast = matches!(field.dtype.array_kind(), Some((Kind::Int | Kind::UInt | Kind::Float, Some(_))));
             let values = match fast {
-                true if size > 0 => fixed_numeric(cells.len(), size, field, &element, &decode)?,
+                true if size > 0 => fixed_numeric(cells, &shape, field, &element, &decode)?,
                 _ => {
                     let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
                     let mut values = Values::new(field.dtype);
@@ -161,19 +161,33 @@ fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, stop: &Atomic
     }
 }
 
-/// Fixed-size numeric tensors decode in parallel straight into one values buffer.
+/// Fixed-size numeric tensors decode in parallel straight into one values buffer. NPY cells
+/// that start with the exact header `numpy.save` writes for the field are copied without
+/// parsing it; any other cell goes through the full, checked decoder.
 fn fixed_numeric(
-    rows: usize,
-    size: usize,
+    cells: &BinaryArray,
+    shape: &[usize],
     field: &Field,
     element: &DataType,
     decode: &(dyn Fn(usize) -> Result<Option<Tensor>> + Sync),
 ) -> Result<ArrayRef> {
     let itemsize = element.primitive_width().expect("numeric element");
+    let size: usize = shape.iter().product();
     let cell_bytes = size.checked_mul(itemsize).ok_or_else(|| too_big(field))?;
-    let total = rows.checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
+    let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
+    let known_header = match (field.codec, field.dtype.array_kind()) {
+        (Some(Codec::Ndarray), Some((kind, Some(width)))) => Some(npy::header(ArrayDType::native(kind, width), shape, false, 0)),
+        _ => None,
+    };
     let mut buffer = MutableBuffer::from_len_zeroed(total);
     buffer.as_slice_mut().par_chunks_mut(cell_bytes).enumerate().try_for_each(|(i, out)| -> Result<()> {
+        if let Some(header) = &known_header {
+            let cell = if cells.is_null(i) { &[][..] } else { cells.value(i) };
+            if cell.len() == header.len() + cell_bytes && cell.starts_with(header) {
+                out.copy_from_slice(&cell[header.len()..]);
+                return Ok(());
+            }
+        }
         if let Some(t) = decode(i)? {
             let view = t.view();
             let data = view.c_order_le()?;
@@ -184,7 +198,7 @@ fn fixed_numeric(
         }
         Ok(())
     })?;
-    primitive(element, rows * size, buffer.into())
+    primitive(element, total / itemsize, buffer.into())
 }
 
 /// The variable-shape tensor storage layout.
