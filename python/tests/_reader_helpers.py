@@ -20,18 +20,6 @@ FIXTURES = (Path(__file__).resolve().parents[2] / '..' / 'shared' / 'fixtures').
 TEST_TIMEOUT_S = 180
 
 
-def _has_reader():
-    try:
-        _native._reader_api()
-        return True
-    except (ImportError, NotImplementedError):
-        return False
-
-
-HAS_READER = _has_reader()
-requires_reader = pytest.mark.skipif(not HAS_READER, reason='the native library has no pst_reader_* yet')
-
-
 @pytest.fixture(autouse=True)
 def time_limit():
     """Fails a test stuck in Python after TEST_TIMEOUT_S; kills the run (with tracebacks) if it is

@@ -11,8 +11,7 @@ FIXTURES = (Path(__file__).resolve().parents[2] / '..' / 'shared' / 'fixtures').
 @pytest.fixture(scope='session')
 def fixtures_dir():
     """``<repo root>/../shared/fixtures`` (read only; never copied)."""
-    if not FIXTURES.is_dir():
-        pytest.skip('compatibility fixtures not found at {}'.format(FIXTURES))
+    assert FIXTURES.is_dir(), 'compatibility fixtures not found at {}'.format(FIXTURES)
     return FIXTURES
 
 

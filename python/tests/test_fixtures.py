@@ -6,7 +6,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from petastorm.errors import PetastormMetadataError
 from petastorm.etl.dataset_metadata import UNISCHEMA_KEY, get_schema_from_dataset_url
 from petastorm.unischema import Unischema, UnischemaField
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _reader_helpers import (ROWS_COUNT, partitioned_dataset, requires_reader, test_dataset, time_limit)  # noqa: F401
+from _reader_helpers import (ROWS_COUNT, partitioned_dataset, test_dataset, time_limit)  # noqa: F401
 from petastorm import make_batch_reader, make_reader
 from petastorm.predicates import (PredicateBase, in_intersection, in_lambda, in_negate, in_pseudorandom_split,
                                   in_reduce, in_set)
@@ -133,7 +133,6 @@ CASES = [
 ]
 
 
-@requires_reader
 @pytest.mark.parametrize('name, predicate, expected', CASES, ids=[c[0] for c in CASES])
 def test_make_reader_predicates(test_dataset, name, predicate, expected):
     url, rows = test_dataset
@@ -152,7 +151,6 @@ BATCH_CASES = [c for c in CASES if c[0] not in ('in_lambda', 'mixed_tree')] + [
 ]
 
 
-@requires_reader
 @pytest.mark.parametrize('name, predicate, expected', BATCH_CASES, ids=[c[0] for c in BATCH_CASES])
 def test_make_batch_reader_predicates(test_dataset, name, predicate, expected):
     url, rows = test_dataset
@@ -163,7 +161,6 @@ def test_make_batch_reader_predicates(test_dataset, name, predicate, expected):
     assert fields == ['id', 'matrix']
 
 
-@requires_reader
 def test_python_predicate_fields_are_read_and_dropped(test_dataset):
     url, rows = test_dataset
     seen = []
@@ -179,7 +176,6 @@ def test_python_predicate_fields_are_read_and_dropped(test_dataset):
     assert set(seen) == {(str, np.bool_)}
 
 
-@requires_reader
 def test_predicate_on_partition_key(partitioned_dataset):
     url, _ = partitioned_dataset
     ids, _ = _read_ids(make_reader, url, predicate=in_set({'p2'}, 'part'))
@@ -188,7 +184,6 @@ def test_predicate_on_partition_key(partitioned_dataset):
     assert ids == [i for i in range(60) if i % 3 != 2]
 
 
-@requires_reader
 def test_predicate_excluding_everything(test_dataset):
     url, _ = test_dataset
     for factory in (make_reader, make_batch_reader):

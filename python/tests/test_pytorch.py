@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from _reader_helpers import (ROWS_COUNT, requires_reader, test_dataset, time_limit)  # noqa: F401
+from _reader_helpers import (ROWS_COUNT, test_dataset, time_limit)  # noqa: F401
 from petastorm import make_batch_reader, make_reader
 from petastorm.pytorch import (BatchedDataLoader, BatchedNoopShufflingBuffer, BatchedRandomShufflingBuffer, DataLoader,
                                InMemBatchedDataLoader, RandomShufflingBuffer, _sanitize_pytorch_types,
@@ -105,7 +105,6 @@ def _assert_same_batches(a, b):
                 assert x[key] == y[key], key
 
 
-@requires_reader
 @pytest.mark.parametrize('batch_size', [1, 7, 64])
 def test_data_loader_column_path_equals_row_path(test_dataset, batch_size):
     url, _ = test_dataset
@@ -120,7 +119,6 @@ def test_data_loader_column_path_equals_row_path(test_dataset, batch_size):
     assert [len(b['id']) for b in fast][:-1] == [batch_size] * (len(fast) - 1)
 
 
-@requires_reader
 def test_data_loader_tensors(test_dataset):
     url, rows = test_dataset
     with make_reader(url, schema_fields=NUMERIC + ['label', 'price'], workers_count=2) as reader:
@@ -138,7 +136,6 @@ def test_data_loader_tensors(test_dataset):
             assert b['label'][k] == rows[i]['label'] and b['price'][k] == rows[i]['price']
 
 
-@requires_reader
 def test_data_loader_with_batch_reader(test_dataset):
     url, _ = test_dataset
     kwargs = dict(schema_fields=['id', 'score', 'matrix'], shuffle_row_groups=False, workers_count=2)
@@ -150,7 +147,6 @@ def test_data_loader_with_batch_reader(test_dataset):
     assert fast[0]['matrix'].shape == (16, 4, 3)
 
 
-@requires_reader
 def test_data_loader_shuffling_queue(test_dataset):
     url, _ = test_dataset
     with make_reader(url, schema_fields=['id', 'matrix'], shuffle_row_groups=False, workers_count=2) as reader:
@@ -159,7 +155,6 @@ def test_data_loader_shuffling_queue(test_dataset):
     assert sorted(ids) == list(range(ROWS_COUNT)) and ids != list(range(ROWS_COUNT))
 
 
-@requires_reader
 def test_data_loader_rejects_nulls_and_strings_like_upstream(test_dataset):
     url, _ = test_dataset
     with make_reader(url, schema_fields=['maybe_int'], workers_count=1) as reader:
@@ -167,7 +162,6 @@ def test_data_loader_rejects_nulls_and_strings_like_upstream(test_dataset):
             _dataset_batches(DataLoader(reader, batch_size=4))
 
 
-@requires_reader
 def test_second_pass_resets_the_reader(test_dataset):
     url, _ = test_dataset
     with make_reader(url, schema_fields=['id'], workers_count=2) as reader:
@@ -177,7 +171,6 @@ def test_second_pass_resets_the_reader(test_dataset):
     assert sorted(first) == sorted(second) == list(range(ROWS_COUNT))
 
 
-@requires_reader
 def test_context_manager_stops_the_reader(test_dataset):
     url, _ = test_dataset
     reader = make_reader(url, schema_fields=['id'], num_epochs=None, workers_count=2)
@@ -193,7 +186,6 @@ def test_context_manager_stops_the_reader(test_dataset):
         next(reader)
 
 
-@requires_reader
 @pytest.mark.parametrize('factory', [make_reader, make_batch_reader])
 def test_batched_data_loader(test_dataset, factory):
     url, rows = test_dataset
@@ -212,7 +204,6 @@ def test_batched_data_loader(test_dataset, factory):
             assert batch['score'][k].item() == rows[i]['score']
 
 
-@requires_reader
 def test_batched_data_loader_shuffling_and_transform(test_dataset):
     url, rows = test_dataset
     calls = []
@@ -232,7 +223,6 @@ def test_batched_data_loader_shuffling_and_transform(test_dataset):
             np.testing.assert_allclose(batch['matrix'][k].numpy(), rows[int(i)]['matrix'])
 
 
-@requires_reader
 def test_batched_data_loader_rejects_strings(test_dataset):
     url, _ = test_dataset
     with make_reader(url, schema_fields=['label'], workers_count=1) as reader:
@@ -240,7 +230,6 @@ def test_batched_data_loader_rejects_strings(test_dataset):
             _dataset_batches(BatchedDataLoader(reader, batch_size=4))
 
 
-@requires_reader
 @pytest.mark.parametrize('factory', [make_reader, make_batch_reader])
 def test_in_mem_batched_data_loader(test_dataset, factory):
     url, rows = test_dataset
@@ -261,7 +250,6 @@ def test_in_mem_batched_data_loader(test_dataset, factory):
         next(iter(loader))
 
 
-@requires_reader
 def test_in_mem_batched_data_loader_capacity_with_endless_reader(test_dataset):
     url, _ = test_dataset
     reader = make_reader(url, schema_fields=['id'], num_epochs=None, workers_count=2)

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from _reader_helpers import (ROWS_COUNT, TestSchema, assert_row_equal, partitioned_dataset,  # noqa: F401
-                             requires_reader, test_dataset, time_limit)
+                             test_dataset, time_limit)
 from petastorm import make_batch_reader, make_reader
 from petastorm.reader import Reader
 
-pytestmark = requires_reader
 
 
 def _ids(reader):

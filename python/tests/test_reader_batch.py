@@ -9,10 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from _reader_helpers import ROWS_COUNT, requires_reader, test_dataset, time_limit, url_of  # noqa: F401
+from _reader_helpers import ROWS_COUNT, test_dataset, time_limit, url_of  # noqa: F401
 from petastorm import make_batch_reader
 
-pytestmark = requires_reader
 
 
 def normalize(value):

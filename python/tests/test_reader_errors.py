@@ -4,12 +4,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from _reader_helpers import (TestSchema, make_test_row, requires_reader, test_dataset, time_limit,  # noqa: F401
+from _reader_helpers import (TestSchema, make_test_row, test_dataset, time_limit,  # noqa: F401
                              url_of, write_common_metadata, write_dataset)
 from petastorm import make_batch_reader, make_reader
 from petastorm.errors import DecodeFieldError, NoDataAvailableError, PetastormMetadataError
 
-pytestmark = requires_reader
 
 
 @pytest.mark.parametrize('factory', [make_reader, make_batch_reader])

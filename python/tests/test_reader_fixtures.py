@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from _reader_helpers import FIXTURES, requires_reader, time_limit, url_of  # noqa: F401
+from _reader_helpers import FIXTURES, time_limit, url_of  # noqa: F401
 from petastorm import make_batch_reader, make_reader
 
-pytestmark = [requires_reader, pytest.mark.skipif(not FIXTURES.is_dir(), reason='no compatibility fixtures')]
+
 
 LEGACY_VERSIONS = ['0.4.0', '0.4.3', '0.5.1', '0.6.0', '0.7.0', '0.7.6']
 LEGACY_BASE_FIELDS = {'decimal', 'empty_matrix_string', 'id', 'id2', 'image_png', 'matrix', 'matrix_nullable',

@@ -8,10 +8,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from _reader_helpers import requires_reader, time_limit, url_of  # noqa: F401
+from _reader_helpers import time_limit, url_of  # noqa: F401
 from test_reader_batch import normalize
 
-pytestmark = requires_reader
 
 
 def _row_maker():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from _reader_helpers import ROWS_COUNT, requires_reader, test_dataset, time_limit  # noqa: F401
+from _reader_helpers import ROWS_COUNT, test_dataset, time_limit  # noqa: F401
 from petastorm import make_batch_reader, make_reader
 from petastorm.tf_utils import (RANDOM_SHUFFLING_QUEUE_SIZE, _numpy_to_tf_dtypes, _sanitize_field_tf_types,
                                 make_petastorm_dataset, tf_tensors)
@@ -54,7 +54,6 @@ def _check_row(row, want):
     assert row.id2.dtype == tf.int32
 
 
-@requires_reader
 def test_make_petastorm_dataset_rows(test_dataset):
     url, rows = test_dataset
     with make_reader(url, schema_fields=FIELDS, workers_count=2) as reader:
@@ -73,7 +72,6 @@ def test_make_petastorm_dataset_rows(test_dataset):
                 pass
 
 
-@requires_reader
 def test_make_petastorm_dataset_batches(test_dataset):
     url, rows = test_dataset
     with make_batch_reader(url, schema_fields=['id', 'score', 'label', 'matrix', 'image'], workers_count=2) as reader:
@@ -92,7 +90,6 @@ def test_make_petastorm_dataset_batches(test_dataset):
     assert total == ROWS_COUNT
 
 
-@requires_reader
 def test_dataset_pipeline_ops(test_dataset):
     url, _ = test_dataset
     with make_reader(url, schema_fields=['id', 'matrix'], workers_count=2) as reader:
@@ -101,7 +98,6 @@ def test_dataset_pipeline_ops(test_dataset):
     assert sorted(ids) == list(range(ROWS_COUNT))
 
 
-@requires_reader
 def test_tf_tensors_graph_mode(test_dataset):
     url, rows = test_dataset
     with make_reader(url, schema_fields=FIELDS, workers_count=2) as reader:
@@ -123,7 +119,6 @@ def test_tf_tensors_graph_mode(test_dataset):
                     sess.run(tensors)
 
 
-@requires_reader
 def test_tf_tensors_shuffling_queue(test_dataset):
     url, _ = test_dataset
     with make_reader(url, schema_fields=['id', 'matrix'], num_epochs=None, shuffle_row_groups=False,
@@ -143,7 +138,6 @@ def test_tf_tensors_shuffling_queue(test_dataset):
     assert ids != sorted(ids) and len(set(ids)) > 30
 
 
-@requires_reader
 def test_tf_tensors_batched(test_dataset):
     url, _ = test_dataset
     with make_batch_reader(url, schema_fields=['id', 'matrix'], workers_count=2) as reader:

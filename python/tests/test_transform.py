@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from _reader_helpers import ROWS_COUNT, TestSchema, requires_reader, test_dataset, time_limit  # noqa: F401
+from _reader_helpers import ROWS_COUNT, TestSchema, test_dataset, time_limit  # noqa: F401
 from petastorm import make_batch_reader, make_reader
 from petastorm.predicates import in_lambda
 from petastorm.transform import TransformSpec, edit_field, transform_schema
@@ -49,7 +49,6 @@ ROW_SPEC = dict(edit_fields=[('matrix', np.float64, (12,), False), ('id_plus', n
                 removed_fields=['image'])
 
 
-@requires_reader
 def test_make_reader_transform_func(test_dataset):
     url, rows = test_dataset
     spec = TransformSpec(_row_func, **ROW_SPEC)
@@ -65,7 +64,6 @@ def test_make_reader_transform_func(test_dataset):
         np.testing.assert_array_equal(row.matrix, rows[i]['matrix'].astype(np.float64).ravel() * 2)
 
 
-@requires_reader
 @pytest.mark.parametrize('factory', [make_reader, make_batch_reader])
 def test_removed_and_selected_fields_without_func(test_dataset, factory):
     url, _ = test_dataset
@@ -78,7 +76,6 @@ def test_removed_and_selected_fields_without_func(test_dataset, factory):
         assert item._fields == ('label', 'id')
 
 
-@requires_reader
 def test_make_reader_transform_with_python_predicate(test_dataset):
     url, _ = test_dataset
     spec = TransformSpec(lambda row: dict(row, id=row['id'] * 10))
@@ -87,7 +84,6 @@ def test_make_reader_transform_with_python_predicate(test_dataset):
         assert sorted(int(r.id) for r in reader) == [0, 10, 20, 30, 40]  # predicate sees pre-transform values
 
 
-@requires_reader
 def test_make_reader_transform_missing_field_is_an_error(test_dataset):
     url, _ = test_dataset
     spec = TransformSpec(lambda row: {'id': row['id']}, edit_fields=[('new', np.int32, (), False)])
@@ -96,7 +92,6 @@ def test_make_reader_transform_missing_field_is_an_error(test_dataset):
             next(reader)
 
 
-@requires_reader
 def test_make_batch_reader_transform_on_dataframe(test_dataset):
     import pandas as pd
     url, rows = test_dataset
