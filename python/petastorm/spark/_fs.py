@@ -1,0 +1,164 @@
+"""Byte moving for the converter's cache directories, through the Hadoop FileSystem of the URL
+(reached from the PySpark driver via py4j), so that it works on any URL Spark can write to.
+
+Without a SparkContext (an unpickled converter in a trainer process) :func:`delete_dir` falls
+back to the local file system or ``pyarrow.fs``.
+"""
+import shutil
+import uuid
+from urllib.parse import unquote, urlparse
+
+
+def normalize_dir_url(url):
+    """``url`` without trailing ``/``; ``file:/x`` and ``file://localhost/x`` become ``file:///x``."""
+    url = url.rstrip('/') if not url.endswith(':///') else url
+    parsed = urlparse(url)
+    if parsed.scheme == 'file' and parsed.netloc in ('', 'localhost') and not url.startswith('file:///'):
+        url = 'file://' + parsed.path
+    return url
+
+
+def _hidden(name):
+    return name.startswith('_') or name.startswith('.')
+
+
+class HadoopFs(object):
+    """File operations on absolute URLs through ``org.apache.hadoop.fs.FileSystem`` (one per URL's
+    scheme and authority, from the session's Hadoop configuration)."""
+
+    def __init__(self, jvm, hadoop_conf):
+        self._jvm = jvm
+        self._conf = hadoop_conf
+
+    @classmethod
+    def of(cls, spark):
+        sc = spark.sparkContext
+        return cls(sc._jvm, sc._jsc.hadoopConfiguration())
+
+    @classmethod
+    def active(cls):
+        """The FileSystem helper of the active SparkContext, or ``None`` when there is none."""
+        try:
+            from pyspark import SparkContext
+        except ImportError:
+            return None
+        sc = SparkContext._active_spark_context
+        if sc is None or sc._jsc is None:
+            return None
+        return cls(sc._jvm, sc._jsc.hadoopConfiguration())
+
+    def _path(self, url):
+        return self._jvm.org.apache.hadoop.fs.Path(url)
+
+    def _fs(self, path):
+        return path.getFileSystem(self._conf)
+
+    def exists(self, url):
+        path = self._path(url)
+        return bool(self._fs(path).exists(path))
+
+    def delete(self, url):
+        """Deletes ``url`` recursively; ``True`` when something was deleted."""
+        path = self._path(url)
+        return bool(self._fs(path).delete(path, True))
+
+    def status(self, url):
+        """``(length, modification time in ms)`` of a file."""
+        path = self._path(url)
+        st = self._fs(path).getFileStatus(path)
+        return int(st.getLen()), int(st.getModificationTime())
+
+    def list_parquet_files(self, dir_url):
+        """``[(relative path, length)]`` of the ``*.parquet`` files below ``dir_url``, sorted, skipping
+        files and folders whose name starts with ``_`` or ``.`` (``_temporary``, ``_SUCCESS``, markers)."""
+        root = self._path(dir_url)
+        fs = self._fs(root)
+        found, pending = [], [(root, '')]
+        while pending:
+            folder, prefix = pending.pop()
+            for st in fs.listStatus(folder):
+                name = st.getPath().getName()
+                if _hidden(name):
+                    continue
+                if st.isDirectory():
+                    pending.append((st.getPath(), prefix + name + '/'))
+                elif name.endswith('.parquet'):
+                    found.append((prefix + name, int(st.getLen())))
+        return sorted(found)
+
+    def list_dirs(self, dir_url):
+        """Names of the sub-directories of ``dir_url`` (``[]`` when it does not exist)."""
+        root = self._path(dir_url)
+        fs = self._fs(root)
+        if not fs.exists(root):
+            return []
+        return [st.getPath().getName() for st in fs.listStatus(root) if st.isDirectory()]
+
+    def glob(self, pattern):
+        """URLs (as the FileSystem names them) of the paths matching a glob pattern URL."""
+        path = self._path(pattern)
+        found = self._fs(path).globStatus(path)
+        return [] if found is None else [st.getPath().toString() for st in found]
+
+    def read_bytes(self, url, limit=1 << 20):
+        """The bytes of a small file (``None`` when it is missing or larger than ``limit``)."""
+        path = self._path(url)
+        fs = self._fs(path)
+        if not fs.exists(path):
+            return None
+        if fs.getFileStatus(path).getLen() > limit:
+            return None
+        stream = fs.open(path)
+        try:
+            return bytes(stream.readAllBytes())
+        finally:
+            stream.close()
+
+    def write_atomically(self, url, data):
+        """Writes ``data`` to a temporary file beside ``url``, then renames it to ``url``."""
+        final = self._path(url)
+        fs = self._fs(final)
+        tmp = self._path('{}.tmp-{}'.format(url, uuid.uuid4().hex))
+        try:
+            out = fs.create(tmp, True)
+            try:
+                out.write(bytearray(data))
+            finally:
+                out.close()
+            if not fs.rename(tmp, final):
+                raise OSError('could not rename {} to {}'.format(tmp.toString(), url))
+        except BaseException:
+            if fs.exists(tmp):
+                fs.delete(tmp, False)
+            raise
+
+    def parquet_row_count(self, url):
+        """Rows of a Parquet file, from its footer (parquet-hadoop, on Spark's classpath)."""
+        hadoop = self._jvm.org.apache.parquet.hadoop
+        reader = hadoop.ParquetFileReader.open(hadoop.util.HadoopInputFile.fromPath(self._path(url), self._conf))
+        try:
+            return int(reader.getRecordCount())
+        finally:
+            reader.close()
+
+
+def delete_dir(url):
+    """Deletes a directory URL recursively: through the active SparkContext's Hadoop FileSystem when
+    there is one, else ``shutil`` for ``file:`` URLs and ``pyarrow.fs`` for others."""
+    fs = HadoopFs.active()
+    if fs is not None:
+        return fs.delete(url)
+    parsed = urlparse(url)
+    if parsed.scheme in ('', 'file'):
+        path = unquote(parsed.path) if parsed.scheme else url
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:
+            return False
+        return True
+    import pyarrow.fs
+    filesystem, path = pyarrow.fs.FileSystem.from_uri(url)
+    if filesystem.get_file_info(path).type == pyarrow.fs.FileType.NotFound:
+        return False
+    filesystem.delete_dir(path)
+    return True
