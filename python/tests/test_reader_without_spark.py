@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import FIXTURES
+from _reader_helpers import FIXTURES
 
 _READ_WITHOUT_SPARK = textwrap.dedent('''
     import sys
