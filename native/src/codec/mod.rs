@@ -2,9 +2,11 @@
 //! These functions know nothing of Unischema fields; `schema::cell` checks values against
 //! fields and adds the field name to errors.
 
+pub mod cast;
 pub mod image;
 pub mod npy;
 pub mod npz;
+pub mod pixels;
 
 use std::borrow::Cow;
 

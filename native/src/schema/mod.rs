@@ -1,6 +1,7 @@
 //! Unischema: fields, NumPy scalar dtypes, JSON and pickle forms, Spark type mapping, cell checks.
 
 pub mod cell;
+pub mod column;
 mod field_dtype;
 pub mod from_arrow;
 pub mod pickle;

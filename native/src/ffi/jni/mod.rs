@@ -1,16 +1,32 @@
 //! JNI bindings of `petastorm.jni.NativeLib` (static natives of a Java class): argument
 //! conversion, schema handles as `long`, and errors thrown as their kind's Java class.
 
+mod column;
 mod metadata;
 mod schema;
 
-use jni::objects::{JByteArray, JObject, JString};
+use jni::objects::{JByteArray, JObject, JString, JValue};
 use jni::sys::jlong;
 use jni::JNIEnv;
 
 use super::guard;
+use crate::codec::Tensor;
 use crate::error::{Error, Result};
 use crate::schema::Unischema;
+
+/// Diagnostics: panics inside the guard, so bindings can check that a Rust panic surfaces as a
+/// Java exception (`PetastormException: panic: <message>`) and never aborts the JVM.
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_panicProbe<'l>(
+    mut env: JNIEnv<'l>,
+    _: jni::objects::JClass<'l>,
+    message: JString<'l>,
+) {
+    call(&mut env, |env| -> Result<()> {
+        let message = string_arg(env, &message, "message")?;
+        panic!("{message}")
+    })
+}
 
 /// Runs a guarded body; on error throws the kind's Java exception (unless a Java exception
 /// is already pending) and returns `T::default()` (0 or null).
@@ -59,4 +75,15 @@ fn bytes_arg(env: &mut JNIEnv, a: &JByteArray, what: &str) -> Result<Vec<u8>> {
 fn schema_arg<'a>(handle: jlong) -> Result<&'a Unischema> {
     // SAFETY: non-zero handles come from `schemaParse` and live until `schemaFree`.
     unsafe { (handle as *const Unischema).as_ref() }.ok_or_else(|| Error::value("schema handle is 0"))
+}
+
+/// A `petastorm.jni.DecodedArray(dtype, shape, data)` of a decoded tensor.
+fn decoded_array<'l>(env: &mut JNIEnv<'l>, t: &Tensor) -> Result<JObject<'l>> {
+    let dtype = env.new_string(t.dtype.descr()).map_err(jni_error)?;
+    let dims: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+    let shape = env.new_long_array(dims.len() as i32).map_err(jni_error)?;
+    env.set_long_array_region(&shape, 0, &dims).map_err(jni_error)?;
+    let data = env.byte_array_from_slice(&t.data).map_err(jni_error)?;
+    let args = [JValue::Object(&dtype), JValue::Object(&shape), JValue::Object(&data)];
+    env.new_object("petastorm/jni/DecodedArray", "(Ljava/lang/String;[J[B)V", &args).map_err(jni_error)
 }

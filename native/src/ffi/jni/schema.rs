@@ -1,10 +1,10 @@
 //! JNI: schema handles, row checks and cell encoding/decoding.
 
-use jni::objects::{JByteArray, JClass, JLongArray, JString, JValue};
+use jni::objects::{JByteArray, JClass, JLongArray, JString};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{bytes_arg, call, jni_error, non_null, schema_arg, string_arg};
+use super::{bytes_arg, call, decoded_array, jni_error, non_null, schema_arg, string_arg};
 use crate::error::Result;
 use crate::ffi::api;
 use crate::schema::{decode_cell, encode_cell, pickle, Unischema};
@@ -125,13 +125,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_decodeCell<'l>(
     call(&mut env, |env| {
         let cell = bytes_arg(env, &cell, "cell")?;
         let t = decode_cell(schema_arg(schema)?, api::field_index(field_index.into())?, &cell)?;
-        let dtype = env.new_string(t.dtype.descr()).map_err(jni_error)?;
-        let dims: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
-        let shape = env.new_long_array(dims.len() as i32).map_err(jni_error)?;
-        env.set_long_array_region(&shape, 0, &dims).map_err(jni_error)?;
-        let data = env.byte_array_from_slice(&t.data).map_err(jni_error)?;
-        let args = [JValue::Object(&dtype), JValue::Object(&shape), JValue::Object(&data)];
-        env.new_object("petastorm/jni/DecodedArray", "(Ljava/lang/String;[J[B)V", &args).map_err(jni_error)
+        decoded_array(env, &t)
     })
     .into_raw()
 }

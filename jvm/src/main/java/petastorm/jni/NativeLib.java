@@ -114,4 +114,27 @@ public final class NativeLib {
 
     /** Unischema JSON from a whole {@code _common_metadata} (or any Parquet footer-bearing) file. */
     public static native String schemaFromMetadata(byte[] fileBytes);
+
+    /**
+     * Encodes C-order elements for a binary-codec field (see petastorm.sql.functions): {@code dtype}
+     * null means raw bytes of the field's dtype, else elements are converted to it; {@code shape}
+     * null means the field's shape (one open dimension inferred).
+     */
+    public static native byte[] encodeValues(long schema, int fieldIndex, String dtype, long[] shape, byte[] data);
+
+    /** Encodes a Spark image struct's pixels (gray/BGR/BGRA, 8-bit) as the field's gray/RGB/RGBA array. */
+    public static native byte[] encodeImageStruct(long schema, int fieldIndex, int height, int width, int nChannels,
+                                                  int mode, byte[] data);
+
+    /** Spark JSON name of the element type {@link #decodeValues} produces for a field ("short", "float", ...). */
+    public static native String decodedElementType(long schema, int fieldIndex);
+
+    /** A cell's elements converted to {@link #decodedElementType} (little-endian), with its shape. */
+    public static native DecodedArray decodeValues(long schema, int fieldIndex, byte[] cell);
+
+    /** A cell as a Spark image's pixels: shape (H, W, nChannels), gray/BGR/BGRA bytes. */
+    public static native DecodedArray decodeImageStruct(long schema, int fieldIndex, byte[] cell);
+
+    /** Diagnostics: panics in Rust; the guard turns it into {@code PetastormException("panic: " + message)}. */
+    public static native void panicProbe(String message);
 }
