@@ -5,7 +5,7 @@ use jni::objects::{JByteArray, JClass, JLongArray, JString};
 use jni::sys::{jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{bytes_arg, call, decoded_array, jni_error, schema_arg, string_arg};
+use super::{bytes_arg, call, decode_with, jni_error, schema_arg, string_arg};
 use crate::error::Result;
 use crate::ffi::api;
 use crate::schema::column;
@@ -89,12 +89,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_decodeValues<'l>(
     field_index: jint,
     cell: JByteArray<'l>,
 ) -> jobject {
-    call(&mut env, |env| {
-        let cell = bytes_arg(env, &cell, "cell")?;
-        let t = column::decode_values(schema_arg(schema)?, api::field_index(field_index.into())?, &cell)?;
-        decoded_array(env, &t)
-    })
-    .into_raw()
+    decode_with(&mut env, schema, field_index, &cell, column::decode_values)
 }
 
 #[no_mangle]
@@ -105,10 +100,5 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_decodeImageStruct<'l>(
     field_index: jint,
     cell: JByteArray<'l>,
 ) -> jobject {
-    call(&mut env, |env| {
-        let cell = bytes_arg(env, &cell, "cell")?;
-        let t = column::decode_image_struct(schema_arg(schema)?, api::field_index(field_index.into())?, &cell)?;
-        decoded_array(env, &t)
-    })
-    .into_raw()
+    decode_with(&mut env, schema, field_index, &cell, column::decode_image_struct)
 }

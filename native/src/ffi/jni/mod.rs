@@ -6,7 +6,7 @@ mod metadata;
 mod schema;
 
 use jni::objects::{JByteArray, JObject, JString, JValue};
-use jni::sys::jlong;
+use jni::sys::{jint, jlong, jobject};
 use jni::JNIEnv;
 
 use super::guard;
@@ -78,6 +78,22 @@ fn schema_arg<'a>(handle: jlong) -> Result<&'a Unischema> {
 }
 
 /// A `petastorm.jni.DecodedArray(dtype, shape, data)` of a decoded tensor.
+/// Decodes `cell` with `decode` (one of the schema's cell decoders) into a `DecodedArray`.
+fn decode_with<'l>(
+    env: &mut JNIEnv<'l>,
+    schema: jlong,
+    field_index: jint,
+    cell: &JByteArray<'l>,
+    decode: fn(&Unischema, usize, &[u8]) -> Result<Tensor>,
+) -> jobject {
+    call(env, |env| {
+        let cell = bytes_arg(env, cell, "cell")?;
+        let t = decode(schema_arg(schema)?, crate::ffi::api::field_index(field_index.into())?, &cell)?;
+        decoded_array(env, &t)
+    })
+    .into_raw()
+}
+
 fn decoded_array<'l>(env: &mut JNIEnv<'l>, t: &Tensor) -> Result<JObject<'l>> {
     let dtype = env.new_string(t.dtype.descr()).map_err(jni_error)?;
     let dims: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();

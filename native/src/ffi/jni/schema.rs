@@ -4,7 +4,7 @@ use jni::objects::{JByteArray, JClass, JLongArray, JString};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{bytes_arg, call, decoded_array, jni_error, non_null, schema_arg, string_arg};
+use super::{bytes_arg, call, decode_with, jni_error, non_null, schema_arg, string_arg};
 use crate::error::Result;
 use crate::ffi::api;
 use crate::schema::{decode_cell, encode_cell, pickle, Unischema};
@@ -122,10 +122,5 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_decodeCell<'l>(
     field_index: jint,
     cell: JByteArray<'l>,
 ) -> jobject {
-    call(&mut env, |env| {
-        let cell = bytes_arg(env, &cell, "cell")?;
-        let t = decode_cell(schema_arg(schema)?, api::field_index(field_index.into())?, &cell)?;
-        decoded_array(env, &t)
-    })
-    .into_raw()
+    decode_with(&mut env, schema, field_index, &cell, decode_cell)
 }
