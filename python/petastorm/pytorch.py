@@ -78,7 +78,22 @@ _PARALLEL_ITER_ERROR = ('You must finish a full pass of Petastorm DataLoader bef
                         'the reader and the data loader.')
 
 
-class LoaderBase(object):
+class _ReaderOwner(object):
+    """A loader that owns ``self.reader``: ``terminate()`` and leaving a ``with`` block stop it."""
+
+    def terminate(self):
+        """Stops the reader and releases it."""
+        self.reader.stop()
+        self.reader.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self.terminate()
+
+
+class LoaderBase(_ReaderOwner):
     """Iteration protocol shared by the loaders: a second pass resets the reader (after a full one)."""
 
     def __init__(self):
@@ -104,18 +119,6 @@ class LoaderBase(object):
             raise
         finally:
             self._in_iter = False
-
-    def terminate(self):
-        """Stops the reader and releases it."""
-        self.reader.stop()
-        self.reader.join()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc_val, exc_tb):
-        self.terminate()
-
 
 class RandomShufflingBuffer(object):
     """Rows kept in a list; ``retrieve`` takes a uniformly random one (seeded) once more than
@@ -492,7 +495,7 @@ def _chunks(reader):
             yield 1, [np.asarray([v]) if not isinstance(v, (str, bytes, decimal.Decimal)) else [v] for v in values]
 
 
-class InMemBatchedDataLoader(object):
+class InMemBatchedDataLoader(_ReaderOwner):
     """Loads up to ``rows_capacity`` rows (all rows when ``None``) into memory as tensors, stops the
     reader, then yields batches for ``num_epochs`` epochs (shuffled per epoch with ``seed + epoch``
     when ``shuffle``). Can be iterated once.
@@ -560,16 +563,5 @@ class InMemBatchedDataLoader(object):
                     batch = [v[idx] for v in self._buffer]
                 yield dict(zip(self._keys, batch))
             epoch += 1
-
-    def terminate(self):
-        self.reader.stop()
-        self.reader.join()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc_val, exc_tb):
-        self.terminate()
-
 
 __all__ = ['DataLoader', 'BatchedDataLoader', 'InMemBatchedDataLoader', 'decimal_friendly_collate']

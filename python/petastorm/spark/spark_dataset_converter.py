@@ -129,72 +129,72 @@ class SparkDatasetConverter(object):
         (_delete_dir_handler or delete_dir)(self.cache_dir_url)
 
 
-class TFDatasetContextManager(object):
-    """Opens the reader and builds the ``tf.data.Dataset`` on enter; stops the reader on exit."""
+class _ReaderContextManager(object):
+    """Opens a ``make_batch_reader`` over the converter's files on enter and hands it to
+    :meth:`_wrap`; stops the reader on exit (also when wrapping it fails)."""
+
+    def __init__(self, parquet_file_url_list, petastorm_reader_kwargs):
+        self.parquet_file_url_list = parquet_file_url_list
+        self.petastorm_reader_kwargs = petastorm_reader_kwargs
+        self.reader = None
+
+    def _wrap(self, reader):
+        raise NotImplementedError
+
+    def __enter__(self):
+        from petastorm import make_batch_reader
+        self.reader = make_batch_reader(self.parquet_file_url_list, **self.petastorm_reader_kwargs)
+        try:
+            return self._wrap(self.reader)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, exc_type, exc_value, exc_traceback):
+        if self.reader is not None:
+            self.reader.stop()
+            self.reader.join()
+
+
+class TFDatasetContextManager(_ReaderContextManager):
+    """A ``tf.data.Dataset`` of batches over the converter's reader."""
 
     def __init__(self, parquet_file_url_list, batch_size, prefetch, petastorm_reader_kwargs,
                  shuffling_queue_capacity):
-        self.parquet_file_url_list = parquet_file_url_list
+        super().__init__(parquet_file_url_list, petastorm_reader_kwargs)
         self.batch_size = batch_size
         self.prefetch = prefetch
-        self.petastorm_reader_kwargs = petastorm_reader_kwargs
         self.shuffling_queue_capacity = shuffling_queue_capacity
-        self.reader = None
 
-    def __enter__(self):
+    def _wrap(self, reader):
         import tensorflow as tf
-        from petastorm import make_batch_reader
         from petastorm.tf_utils import make_petastorm_dataset
-        self.reader = make_batch_reader(self.parquet_file_url_list, **self.petastorm_reader_kwargs)
-        try:
-            dataset = make_petastorm_dataset(self.reader).unbatch()  # rows, as upstream's flat_map
-            if self.shuffling_queue_capacity:
-                dataset = dataset.shuffle(self.shuffling_queue_capacity)
-            dataset = dataset.batch(self.batch_size or 32)
-            return dataset.prefetch(tf.data.AUTOTUNE if self.prefetch is None else self.prefetch)
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-
-    def __exit__(self, exc_type, exc_value, exc_traceback):
-        if self.reader is not None:
-            self.reader.stop()
-            self.reader.join()
+        dataset = make_petastorm_dataset(reader).unbatch()  # rows, as upstream's flat_map
+        if self.shuffling_queue_capacity:
+            dataset = dataset.shuffle(self.shuffling_queue_capacity)
+        dataset = dataset.batch(self.batch_size or 32)
+        return dataset.prefetch(tf.data.AUTOTUNE if self.prefetch is None else self.prefetch)
 
 
-class TorchDatasetContextManager(object):
-    """Opens the reader and the data loader on enter; stops the reader on exit."""
+class TorchDatasetContextManager(_ReaderContextManager):
+    """A PyTorch data loader (``BatchedDataLoader`` unless ``data_loader_fn``) over the converter's reader."""
 
     def __init__(self, parquet_file_url_list, batch_size, petastorm_reader_kwargs, shuffling_queue_capacity,
                  data_loader_fn):
-        self.parquet_file_url_list = parquet_file_url_list
+        super().__init__(parquet_file_url_list, petastorm_reader_kwargs)
         self.batch_size = batch_size
-        self.petastorm_reader_kwargs = petastorm_reader_kwargs
         self.shuffling_queue_capacity = shuffling_queue_capacity
         self.data_loader_fn = data_loader_fn
-        self.reader = None
         self.loader = None
 
-    def __enter__(self):
-        from petastorm import make_batch_reader
-        self.reader = make_batch_reader(self.parquet_file_url_list, **self.petastorm_reader_kwargs)
-        try:
-            if self.data_loader_fn is None:
-                from petastorm.pytorch import BatchedDataLoader
-                data_loader_fn = BatchedDataLoader
-            else:
-                data_loader_fn = self.data_loader_fn
-            self.loader = data_loader_fn(reader=self.reader, batch_size=self.batch_size,
-                                         shuffling_queue_capacity=self.shuffling_queue_capacity)
-            return self.loader
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-
-    def __exit__(self, exc_type, exc_value, exc_traceback):
-        if self.reader is not None:
-            self.reader.stop()
-            self.reader.join()
+    def _wrap(self, reader):
+        data_loader_fn = self.data_loader_fn
+        if data_loader_fn is None:
+            from petastorm.pytorch import BatchedDataLoader
+            data_loader_fn = BatchedDataLoader
+        self.loader = data_loader_fn(reader=reader, batch_size=self.batch_size,
+                                     shuffling_queue_capacity=self.shuffling_queue_capacity)
+        return self.loader
 
 
 # --- Horovod / MPI ranks --------------------------------------------------------------------------
