@@ -82,28 +82,11 @@ fn numpy_str(dtype: FieldDType) -> &'static str {
     }
 }
 
-fn pyspark_class(t: SparkType) -> &'static str {
-    match t {
-        SparkType::Byte => "ByteType",
-        SparkType::Short => "ShortType",
-        SparkType::Integer => "IntegerType",
-        SparkType::Long => "LongType",
-        SparkType::Float => "FloatType",
-        SparkType::Double => "DoubleType",
-        SparkType::String => "StringType",
-        SparkType::Boolean => "BooleanType",
-        SparkType::Binary => "BinaryType",
-        SparkType::Date => "DateType",
-        SparkType::Timestamp => "TimestampType",
-        SparkType::Decimal { .. } => "DecimalType",
-    }
-}
-
 /// Upstream's `repr(codec)` (the fixtures' pyspark printed `DecimalType()` for decimals).
 fn codec_repr(codec: Option<Codec>) -> String {
     match codec {
         None => "None".into(),
-        Some(Codec::Scalar { spark_type }) => format!("ScalarCodec({}())", pyspark_class(spark_type)),
+        Some(Codec::Scalar { spark_type }) => format!("ScalarCodec({}())", spark_type.pyspark_class()),
         Some(Codec::Ndarray) => "NdarrayCodec()".into(),
         Some(Codec::CompressedNdarray) => "CompressedNdarrayCodec()".into(),
         Some(Codec::CompressedImage { format, quality }) => {

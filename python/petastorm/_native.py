@@ -46,6 +46,7 @@ _SIGNATURES = {
     'pst_array_free': (None, [c_void_p]),
     'pst_writer_hadoop_conf': (c_int32, [c_int64] + _OUT_BYTES),
     'pst_parquet_footer_len': (c_int32, [c_char_p, POINTER(c_uint64)]),
+    'pst_is_data_file': (c_int32, [c_char_p, POINTER(c_int32)]),
     'pst_common_metadata': (c_int32, [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p),
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
@@ -234,6 +235,13 @@ class SchemaHandle(object):
 def writer_hadoop_conf(row_group_size_mb):
     """Hadoop settings for the duration of ``materialize_dataset`` (``{key: str value}``)."""
     return _json_result('writer_hadoop_conf', int(row_group_size_mb or 0))
+
+
+def is_data_file(rel_path):
+    """Whether a file at ``rel_path`` (relative to its dataset) holds dataset rows (the reader's rule)."""
+    out = c_int32()
+    _call('is_data_file', _c_str(rel_path), byref(out))
+    return bool(out.value)
 
 
 def parquet_footer_len(tail8):

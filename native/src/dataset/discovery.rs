@@ -166,19 +166,26 @@ fn no_files(urls: &[String]) -> Error {
     Error::no_data(format!("no Parquet files found at {}", urls.join(", ")))
 }
 
-/// The data files under a location (or the file it names): `.parquet`/`.parq` files and
-/// Hadoop-style `part-*` files, skipping any path component that starts with `_` or `.`.
+/// Whether a file at `rel_path` (relative to its dataset, `/`-separated) holds dataset rows:
+/// `.parquet`/`.parq` files and Hadoop-style `part-*` files, skipping `.crc` files and any path
+/// component that starts with `_` or `.`. The one rule for readers and metadata writers.
+pub fn is_data_file(rel_path: &str) -> bool {
+    let hidden = rel_path.split('/').any(|c| c.starts_with('_') || c.starts_with('.'));
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    let parquet = name.ends_with(".parquet") || name.ends_with(".parq") || name.starts_with("part-");
+    !hidden && parquet && !name.ends_with(".crc")
+}
+
+/// The data files under a location (or the file it names), see [`is_data_file`].
 fn data_files(location: &Location) -> Result<Vec<DataFile>> {
     let mut files = Vec::new();
     for meta in store::list(location)? {
         let rel = store::relative(&location.path, &meta.location);
-        let components: Vec<&str> = rel.split('/').collect();
-        let (name, dirs) = components.split_last().expect("split gives at least one part");
-        let hidden = components.iter().any(|c| c.starts_with('_') || c.starts_with('.'));
-        let parquet = name.ends_with(".parquet") || name.ends_with(".parq") || name.starts_with("part-");
-        if hidden || !parquet || name.ends_with(".crc") {
+        if !is_data_file(&rel) {
             continue;
         }
+        let components: Vec<&str> = rel.split('/').collect();
+        let (_, dirs) = components.split_last().expect("split gives at least one part");
         let partitions = dirs
             .iter()
             .filter_map(|d| d.split_once('='))
@@ -214,4 +221,19 @@ fn arrow_schema_of(bytes: &[u8]) -> Result<Schema> {
 /// The Unischema of the dataset at `url` (metadata, or inferred).
 pub fn dataset_schema(url: &str, storage_options: &[(String, String)]) -> Result<Unischema> {
     Ok(Dataset::open(&[url.to_string()], storage_options)?.schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_data_file;
+
+    #[test]
+    fn data_files_are_parquet_or_part_files_outside_hidden_paths() {
+        for rel in ["part-00000-x.c000.snappy.parquet", "key=v/part-1.parquet", "a.parq", "part-00001"] {
+            assert!(is_data_file(rel), "{rel}");
+        }
+        for rel in ["_SUCCESS", "_common_metadata", ".part-0.parquet.crc", "_temporary/0/part-0.parquet", "x/.hidden/a.parquet", "notes.txt", "part-0.crc"] {
+            assert!(!is_data_file(rel), "{rel}");
+        }
+    }
 }

@@ -11,5 +11,5 @@ mod unischema;
 
 pub use cell::{decode_cell, encode_cell, validate_row};
 pub use field_dtype::{numpy_name, FieldDType};
-pub use spark::SparkType;
+pub use spark::{SparkType, PYSPARK_DECIMAL_CLASS};
 pub use unischema::{Codec, Field, Unischema};

@@ -223,7 +223,7 @@ impl Pickler {
 
     /// A `pyspark.sql.types` instance with the attributes its `__init__` would set.
     fn spark_type(&mut self, t: SparkType) {
-        self.new_object("pyspark.sql.types", pyspark_class(t));
+        self.new_object("pyspark.sql.types", t.pyspark_class());
         match t {
             SparkType::Decimal { precision, scale } => self.build(&[
                 ("precision", &|p: &mut Self| p.int(precision.into())),
@@ -258,22 +258,4 @@ fn numpy_class(dtype: FieldDType) -> (&'static str, &'static str) {
         Decimal => return ("decimal", "Decimal"),
     };
     ("numpy", class)
-}
-
-/// The `pyspark.sql.types` class of a Spark type.
-fn pyspark_class(t: SparkType) -> &'static str {
-    match t {
-        SparkType::Byte => "ByteType",
-        SparkType::Short => "ShortType",
-        SparkType::Integer => "IntegerType",
-        SparkType::Long => "LongType",
-        SparkType::Float => "FloatType",
-        SparkType::Double => "DoubleType",
-        SparkType::String => "StringType",
-        SparkType::Boolean => "BooleanType",
-        SparkType::Binary => "BinaryType",
-        SparkType::Date => "DateType",
-        SparkType::Timestamp => "TimestampType",
-        SparkType::Decimal { .. } => "DecimalType",
-    }
 }

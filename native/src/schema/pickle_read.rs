@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use vm::{Heap, Id, Node};
 
-use super::{Codec, Field, FieldDType, SparkType, Unischema};
+use super::{Codec, Field, FieldDType, SparkType, Unischema, PYSPARK_DECIMAL_CLASS};
 use crate::codec::ImageFormat;
 use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
@@ -77,33 +77,20 @@ const NUMPY_TYPES: &[(&str, Option<FieldDType>)] = {
     ]
 };
 
-/// `pyspark.sql.types` classes by name and the Spark type each is (decimal: from its state).
-const SPARK_TYPES: &[(&str, Option<SparkType>)] = &[
-    ("ByteType", Some(SparkType::Byte)),
-    ("ShortType", Some(SparkType::Short)),
-    ("IntegerType", Some(SparkType::Integer)),
-    ("LongType", Some(SparkType::Long)),
-    ("FloatType", Some(SparkType::Float)),
-    ("DoubleType", Some(SparkType::Double)),
-    ("StringType", Some(SparkType::String)),
-    ("BooleanType", Some(SparkType::Boolean)),
-    ("BinaryType", Some(SparkType::Binary)),
-    ("DateType", Some(SparkType::Date)),
-    ("TimestampType", Some(SparkType::Timestamp)),
-    ("DecimalType", None),
-    // Known types with no Petastorm column form here: named in the error.
-    ("NullType", None),
-    ("TimestampNTZType", None),
-    ("CharType", None),
-    ("VarcharType", None),
-    ("ArrayType", None),
-    ("MapType", None),
-    ("StructType", None),
-    ("StructField", None),
-    ("DayTimeIntervalType", None),
-    ("YearMonthIntervalType", None),
+/// `pyspark.sql.types` classes a pickle may name that have no Petastorm column form here (named
+/// in the error); the supported ones come from `SparkType::from_pyspark_class` and decimal.
+const UNSUPPORTED_SPARK_TYPES: &[&str] = &[
+    "NullType",
+    "TimestampNTZType",
+    "CharType",
+    "VarcharType",
+    "ArrayType",
+    "MapType",
+    "StructType",
+    "StructField",
+    "DayTimeIntervalType",
+    "YearMonthIntervalType",
 ];
-
 const CODECS: [&str; 4] = ["ScalarCodec", "NdarrayCodec", "CompressedNdarrayCodec", "CompressedImageCodec"];
 
 /// The globals a Unischema pickle may name (modules as Python 3 names them).
@@ -111,7 +98,11 @@ fn allowed(module: &str, name: &str) -> bool {
     match module {
         "petastorm.unischema" => matches!(name, "Unischema" | "UnischemaField"),
         "petastorm.codecs" => CODECS.contains(&name),
-        "pyspark.sql.types" => SPARK_TYPES.iter().any(|(n, _)| *n == name),
+        "pyspark.sql.types" => {
+            SparkType::from_pyspark_class(name).is_some()
+                || name == PYSPARK_DECIMAL_CLASS
+                || UNSUPPORTED_SPARK_TYPES.contains(&name)
+        }
         "pyspark.serializers" => name == "_restore",
         "numpy" => name == "dtype" || NUMPY_TYPES.iter().any(|(n, _)| *n == name),
         "decimal" => name == "Decimal",
@@ -551,10 +542,10 @@ impl<'h> Reader<'h> {
 
     fn spark_type(&self, id: Id) -> Result<SparkType> {
         let o = self.object(id).map_err(|e| e.context("Spark type"))?;
-        let known = SPARK_TYPES.iter().find(|(n, _)| o.module == "pyspark.sql.types" && *n == o.class);
-        match known {
-            Some((_, Some(t))) => Ok(*t),
-            Some(("DecimalType", None)) => {
+        let class = if o.module == "pyspark.sql.types" { &*o.class } else { "" };
+        match SparkType::from_pyspark_class(class) {
+            Some(t) => Ok(t),
+            None if class == PYSPARK_DECIMAL_CLASS => {
                 let attributes = self.attributes(&o, SMALL)?;
                 let attr = |key: &str, position: usize, default: i64| -> Result<i64> {
                     let value = attributes.get(key).or_else(|| o.args.get(position).copied());

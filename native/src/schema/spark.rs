@@ -26,26 +26,45 @@ pub enum SparkType {
     Decimal { precision: u8, scale: u8 },
 }
 
-const SIMPLE: [(&str, SparkType); 11] = [
-    ("byte", SparkType::Byte),
-    ("short", SparkType::Short),
-    ("integer", SparkType::Integer),
-    ("long", SparkType::Long),
-    ("float", SparkType::Float),
-    ("double", SparkType::Double),
-    ("string", SparkType::String),
-    ("boolean", SparkType::Boolean),
-    ("binary", SparkType::Binary),
-    ("date", SparkType::Date),
-    ("timestamp", SparkType::Timestamp),
+/// Spark's JSON name and the `pyspark.sql.types` class of each type without parameters.
+const SIMPLE: [(&str, &str, SparkType); 11] = [
+    ("byte", "ByteType", SparkType::Byte),
+    ("short", "ShortType", SparkType::Short),
+    ("integer", "IntegerType", SparkType::Integer),
+    ("long", "LongType", SparkType::Long),
+    ("float", "FloatType", SparkType::Float),
+    ("double", "DoubleType", SparkType::Double),
+    ("string", "StringType", SparkType::String),
+    ("boolean", "BooleanType", SparkType::Boolean),
+    ("binary", "BinaryType", SparkType::Binary),
+    ("date", "DateType", SparkType::Date),
+    ("timestamp", "TimestampType", SparkType::Timestamp),
 ];
+
+/// The `pyspark.sql.types` class of decimal types (its precision and scale are pickled state).
+pub const PYSPARK_DECIMAL_CLASS: &str = "DecimalType";
+
+impl SparkType {
+    /// The `pyspark.sql.types` class name of this type (as pickles name it).
+    pub fn pyspark_class(self) -> &'static str {
+        match self {
+            SparkType::Decimal { .. } => PYSPARK_DECIMAL_CLASS,
+            t => SIMPLE.iter().find(|(_, _, s)| *s == t).map(|(_, c, _)| *c).expect("every simple type is listed"),
+        }
+    }
+
+    /// The type of a parameterless `pyspark.sql.types` class (`None` for decimal and unknown classes).
+    pub fn from_pyspark_class(class: &str) -> Option<SparkType> {
+        SIMPLE.iter().find(|(_, c, _)| *c == class).map(|(_, _, t)| *t)
+    }
+}
 
 impl FromStr for SparkType {
     type Err = Error;
 
     /// Parses a Spark JSON type name; `decimal` alone is `decimal(10,0)` as in Spark.
     fn from_str(s: &str) -> Result<Self> {
-        if let Some((_, t)) = SIMPLE.iter().find(|(name, _)| *name == s) {
+        if let Some((_, _, t)) = SIMPLE.iter().find(|(name, _, _)| *name == s) {
             return Ok(*t);
         }
         let bad = || Error::value(format!("unsupported Spark type '{s}'"));
@@ -69,7 +88,7 @@ impl fmt::Display for SparkType {
         match self {
             SparkType::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
             t => {
-                let name = SIMPLE.iter().find(|(_, s)| s == t).map(|(n, _)| *n).expect("every simple type is listed");
+                let name = SIMPLE.iter().find(|(_, _, s)| s == t).map(|(n, _, _)| *n).expect("every simple type is listed");
                 f.write_str(name)
             }
         }

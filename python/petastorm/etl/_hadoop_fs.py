@@ -7,9 +7,23 @@ interpreted by the native library.
 """
 import uuid
 
+from petastorm import _native
 
-def _hidden(name):
-    return name.startswith('_') or name.startswith('.')
+
+def list_data_files(fs, root):
+    """``[(relative path, length)]`` of the data files below ``root`` (a Hadoop ``Path`` of the Java
+    FileSystem ``fs``), sorted by path; which files count is the native reader's rule
+    (``_native.is_data_file``)."""
+    found, pending = [], [(root, '')]
+    while pending:
+        folder, prefix = pending.pop()
+        for status in fs.listStatus(folder):
+            rel = prefix + status.getPath().getName()
+            if status.isDirectory():
+                pending.append((status.getPath(), rel + '/'))
+            elif _native.is_data_file(rel):
+                found.append((rel, int(status.getLen())))
+    return sorted(found)
 
 
 class HadoopFileSystem(object):
@@ -25,20 +39,8 @@ class HadoopFileSystem(object):
         return self._jvm.org.apache.hadoop.fs.Path(self._root, rel)
 
     def list_data_files(self):
-        """``[(relative path, length)]`` of the ``.parquet`` files below the root, sorted by path,
-        skipping every file or folder whose name starts with ``_`` or ``.``."""
-        found, pending = [], [(self._root, '')]
-        while pending:
-            folder, prefix = pending.pop()
-            for status in self._fs.listStatus(folder):
-                name = status.getPath().getName()
-                if _hidden(name):
-                    continue
-                if status.isDirectory():
-                    pending.append((status.getPath(), prefix + name + '/'))
-                elif name.endswith('.parquet'):
-                    found.append((prefix + name, status.getLen()))
-        return sorted(found)
+        """``[(relative path, length)]`` of the data files below the root, sorted by path."""
+        return list_data_files(self._fs, self._root)
 
     def read_range(self, rel, position, length):
         """``length`` bytes of a file from ``position``.

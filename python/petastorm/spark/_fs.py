@@ -8,6 +8,8 @@ import shutil
 import uuid
 from urllib.parse import unquote, urlparse
 
+from petastorm.etl._hadoop_fs import list_data_files
+
 
 def normalize_dir_url(url):
     """``url`` without trailing ``/``; ``file:/x`` and ``file://localhost/x`` become ``file:///x``."""
@@ -16,10 +18,6 @@ def normalize_dir_url(url):
     if parsed.scheme == 'file' and parsed.netloc in ('', 'localhost') and not url.startswith('file:///'):
         url = 'file://' + parsed.path
     return url
-
-
-def _hidden(name):
-    return name.startswith('_') or name.startswith('.')
 
 
 class HadoopFs(object):
@@ -69,22 +67,10 @@ class HadoopFs(object):
         return int(st.getLen()), int(st.getModificationTime())
 
     def list_parquet_files(self, dir_url):
-        """``[(relative path, length)]`` of the ``*.parquet`` files below ``dir_url``, sorted, skipping
-        files and folders whose name starts with ``_`` or ``.`` (``_temporary``, ``_SUCCESS``, markers)."""
+        """``[(relative path, length)]`` of the data files below ``dir_url``, sorted (see
+        :func:`petastorm.etl._hadoop_fs.list_data_files`)."""
         root = self._path(dir_url)
-        fs = self._fs(root)
-        found, pending = [], [(root, '')]
-        while pending:
-            folder, prefix = pending.pop()
-            for st in fs.listStatus(folder):
-                name = st.getPath().getName()
-                if _hidden(name):
-                    continue
-                if st.isDirectory():
-                    pending.append((st.getPath(), prefix + name + '/'))
-                elif name.endswith('.parquet'):
-                    found.append((prefix + name, int(st.getLen())))
-        return sorted(found)
+        return list_data_files(self._fs(root), root)
 
     def list_dirs(self, dir_url):
         """Names of the sub-directories of ``dir_url`` (``[]`` when it does not exist)."""

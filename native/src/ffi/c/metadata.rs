@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 
 use super::{out_arg, schema_arg, slice_arg, status, str_arg, write_bytes};
-use crate::dataset::metadata;
+use crate::dataset::{discovery, metadata};
 use crate::ffi::api;
 
 /// Hadoop settings for `materialize_dataset` as a JSON object; `<= 0`: no block size.
@@ -23,6 +23,18 @@ pub unsafe extern "C" fn pst_writer_hadoop_conf(row_group_size_mb: i64, out: *mu
 pub unsafe extern "C" fn pst_parquet_footer_len(tail8: *const u8, out_len: *mut u64) -> i32 {
     status(|| {
         *out_arg(out_len, "out_len")? = metadata::parquet_footer_len(slice_arg(tail8, 8, "tail8")?)?;
+        Ok(())
+    })
+}
+
+/// Whether `rel_path` names a data file of a dataset (`dataset::discovery::is_data_file`): 1 or 0.
+///
+/// # Safety
+/// `rel_path` is a NUL-terminated string; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_is_data_file(rel_path: *const c_char, out: *mut i32) -> i32 {
+    status(|| {
+        *out_arg(out, "out")? = i32::from(discovery::is_data_file(str_arg(rel_path, "rel_path")?));
         Ok(())
     })
 }

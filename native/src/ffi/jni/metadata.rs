@@ -1,11 +1,11 @@
 //! JNI: writer settings, Parquet footers and `_common_metadata`.
 
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
-use jni::sys::{jbyteArray, jlong, jstring};
+use jni::sys::{jboolean, jbyteArray, jlong, jstring};
 use jni::JNIEnv;
 
 use super::{bytes_arg, call, jni_error, non_null, schema_arg, string_arg};
-use crate::dataset::metadata;
+use crate::dataset::{discovery, metadata};
 use crate::error::{Error, Result};
 use crate::ffi::api;
 
@@ -16,6 +16,15 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_writerHadoopConf<'l>(
     row_group_size_mb: jlong,
 ) -> jstring {
     call(&mut env, |env| env.new_string(api::writer_hadoop_conf(row_group_size_mb)).map_err(jni_error)).into_raw()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_isDataFile<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    rel_path: JString<'l>,
+) -> jboolean {
+    call(&mut env, |env| Ok(u8::from(discovery::is_data_file(&string_arg(env, &rel_path, "relPath")?))))
 }
 
 #[no_mangle]

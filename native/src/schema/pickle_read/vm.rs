@@ -267,7 +267,7 @@ impl Vm<'_> {
     }
 
     fn set_items(&mut self, pairs: Vec<Id>) -> Step {
-        if pairs.len() % 2 != 0 {
+        if !pairs.len().is_multiple_of(2) {
             return invalid("odd number of items for SETITEMS");
         }
         let target = self.top()?;

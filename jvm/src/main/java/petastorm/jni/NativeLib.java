@@ -107,6 +107,9 @@ public final class NativeLib {
     public static native String writerHadoopConf(long rowGroupSizeMb);
 
     /** Footer length from the last 8 bytes of a Parquet file. */
+    /** Whether a file at this dataset-relative path holds dataset rows (the reader's rule). */
+    public static native boolean isDataFile(String relPath);
+
     public static native long parquetFooterLength(byte[] tail8);
 
     /** Bytes of {@code _common_metadata}; each footer is the last (footerLen + 8) bytes of its file. */

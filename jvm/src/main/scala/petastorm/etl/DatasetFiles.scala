@@ -1,25 +1,27 @@
 package petastorm.etl
 
-import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.hadoop.fs.{FileStatus, FileSystem, Path}
 
 import petastorm.errors.PetastormMetadataException
 import petastorm.jni.NativeLib
 
 /** Hadoop FileSystem plumbing for metadata: listing data files and reading footers. */
 private[petastorm] object DatasetFiles {
-  private def hidden(name: String): Boolean = name.startsWith("_") || name.startsWith(".")
-
-  /** Data files under `root` as (relative path, path), sorted by relative path; hidden names skipped at any level. */
-  def dataFiles(fs: FileSystem, root: Path): Seq[(String, Path)] = {
-    def walk(dir: Path, prefix: String): Seq[(String, Path)] =
-      fs.listStatus(dir).toSeq.filterNot(s => hidden(s.getPath.getName)).flatMap { s =>
-        val name = s.getPath.getName
-        if (s.isDirectory) walk(s.getPath, s"$prefix$name/")
-        else if (name.endsWith(".parquet")) Seq(s"$prefix$name" -> s.getPath)
+  /** Data files under `root` as (relative path, status), sorted by relative path (the native reader's rule). */
+  def dataFileStatuses(fs: FileSystem, root: Path): Seq[(String, FileStatus)] = {
+    def walk(dir: Path, prefix: String): Seq[(String, FileStatus)] =
+      fs.listStatus(dir).toSeq.flatMap { s =>
+        val rel = prefix + s.getPath.getName
+        if (s.isDirectory) walk(s.getPath, s"$rel/")
+        else if (NativeLib.isDataFile(rel)) Seq(rel -> s)
         else Nil
       }
     walk(root, "").sortBy(_._1)
   }
+
+  /** Data files under `root` as (relative path, path), sorted by relative path. */
+  def dataFiles(fs: FileSystem, root: Path): Seq[(String, Path)] =
+    dataFileStatuses(fs, root).map { case (rel, s) => rel -> s.getPath }
 
   /** The last (footer length + 8) bytes of a Parquet file. */
   def readFooter(fs: FileSystem, path: Path): Array[Byte] = {

@@ -14,6 +14,8 @@ import org.apache.spark.sql.execution.datasources.v2.{DataSourceV2Relation, File
 import scala.jdk.CollectionConverters._
 import scala.util.control.NonFatal
 
+import petastorm.etl.DatasetFiles
+
 /**
  * The opt-in persistent converter cache (`petastorm.spark.converter.persistentCache=true`), shared
  * with Python's `petastorm.spark._persistent`: the same key text (built from the same JVM calls),
@@ -136,21 +138,10 @@ private[spark] object PersistentCache {
 
 /** Hadoop FileSystem operations on the converter's directories. */
 private[spark] object CacheFs {
-  private def hidden(name: String) = name.startsWith("_") || name.startsWith(".")
-
-  /** `(relative path, length)` of the `*.parquet` files below `dirUrl`, sorted, hidden names skipped. */
+  /** `(relative path, length)` of the data files below `dirUrl`, sorted (see `DatasetFiles`). */
   def listParquetFiles(conf: Configuration, dirUrl: String): Seq[(String, Long)] = {
     val root = new Path(dirUrl)
-    val fs = root.getFileSystem(conf)
-    def walk(dir: Path, prefix: String): Seq[(String, Long)] =
-      fs.listStatus(dir).toSeq.flatMap { st =>
-        val name = st.getPath.getName
-        if (hidden(name)) Nil
-        else if (st.isDirectory) walk(st.getPath, prefix + name + "/")
-        else if (name.endsWith(".parquet")) Seq((prefix + name, st.getLen))
-        else Nil
-      }
-    walk(root, "").sorted
+    DatasetFiles.dataFileStatuses(root.getFileSystem(conf), root).map { case (rel, st) => (rel, st.getLen) }
   }
 
   /** Names of the sub-directories of `parentUrl` that hold a file `name`. */
