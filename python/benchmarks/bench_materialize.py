@@ -11,10 +11,11 @@ fixture, in turn; + NPZ float32[128]). Paths:
   Petastorm 0.13.1 / pyspark 3.5.3, in ``--upstream-python`` (a subprocess: both packages are named
   ``petastorm``);
 * ``ours pyspark dict``: the same code with our package (encoding through the C ABI in the workers);
-* ``ours pyspark jvm``: Python workers generate the same values as raw bytes; ``petastorm.jvm`` encodes
-  them in the executor JVMs;
-* ``ours scala dict`` / ``ours scala columns``: ``petastorm.examples.MaterializeBench`` via spark-submit:
-  rows generated in the JVM, encoded with ``dictToSparkRow`` or with the column functions.
+* ``ours pyspark jvm``: Python workers generate the same values as raw bytes; ``petastorm.jvm.write_dataset``
+  encodes them in the executor JVMs and writes them with the native Parquet writer;
+* ``ours scala dict`` / ``ours scala columns`` / ``ours scala writer``: ``petastorm.examples.MaterializeBench``
+  via spark-submit: rows generated in the JVM, encoded with ``dictToSparkRow`` or with the column functions
+  and written by Spark's Parquet writer, or written by ``DatasetWriter.writeDataset`` (native writer).
 
 Each path runs in a fresh Spark application: a 40-row warm-up, then one timed ``materialize_dataset`` of
 the rows (best of ``--repeat``). Targets: JVM >= 4x upstream, PySpark >= 2x upstream (hello world).
@@ -125,7 +126,6 @@ def _pyspark_jvm(spark, case, rows, url):
     from pyspark.sql.types import BinaryType, LongType, StructField, StructType
 
     from petastorm import jvm
-    from petastorm.etl.dataset_metadata import materialize_dataset
     schema, make_row = _schemas()[case], ROWS[case]
     names = list(schema.fields)
 
@@ -135,15 +135,9 @@ def _pyspark_jvm(spark, case, rows, url):
 
     types = StructType([StructField(names[0], LongType())] + [StructField(n, BinaryType()) for n in names[1:]])
     df = spark.createDataFrame(spark.sparkContext.parallelize(range(rows), PARTITIONS).map(raw), types)
-    if case == 'hello':  # other_data has open dimensions: give its shape
-        shape = F.array(*[F.lit(d) for d in (4, 128, 30, 3)])
-        encoded = df.select(jvm.encode('id', schema, 'id').alias('id'),
-                            jvm.encode('image1', schema, 'image1').alias('image1'),
-                            jvm.encode('other_data', schema, 'other_data', shape).alias('other_data'))
-        with materialize_dataset(spark, url, schema, 256):
-            encoded.write.mode('overwrite').parquet(url)
-    else:
-        jvm.write_dataset(df, url, schema, 256)
+    # hello world's other_data has two open dimensions: its raw bytes need a shape column
+    shapes = {'other_data': F.array(*[F.lit(d) for d in (4, 128, 30, 3)])} if case == 'hello' else None
+    jvm.write_dataset(df, url, schema, 256, shapes=shapes)
 
 
 def side(path, case, rows, url):
@@ -213,8 +207,10 @@ def measure(label, case, rows, repeat, upstream_python, work, photos):
     return best
 
 
-PATHS = ['upstream pyspark', 'ours pyspark dict', 'ours pyspark jvm', 'ours scala dict', 'ours scala columns']
-# 'ours pyspark jvm': the values are made in Python workers (as raw bytes) and encoded in the executor JVMs
+PATHS = ['upstream pyspark', 'ours pyspark dict', 'ours pyspark jvm', 'ours scala dict', 'ours scala columns',
+         'ours scala writer']
+# 'ours pyspark jvm': the values are made in Python workers (as raw bytes), encoded and written by the native
+# writer in the executor JVMs (petastorm.jvm.write_dataset)
 
 
 def main():

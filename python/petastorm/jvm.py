@@ -117,11 +117,17 @@ def encode_dataframe(df, schema):
     return DataFrame(functions.encodeDataFrame(df._jdf, _jschema(functions, schema)), df.sparkSession)
 
 
-def write_dataset(df, dataset_url, schema, row_group_size_mb=256, mode='overwrite'):
+def write_dataset(df, dataset_url, schema, row_group_size_mb=256, mode='overwrite', shapes=None):
     """Encodes ``df`` for ``schema`` in the executor JVMs and writes a Petastorm dataset (Parquet plus
-    ``_common_metadata``) to ``dataset_url``, like ``materialize_dataset`` around a Parquet write."""
-    functions = _functions(df.sparkSession)
-    functions.writeDataset(df._jdf, dataset_url, _jschema(functions, schema), int(row_group_size_mb), mode)
+    ``_common_metadata``) to ``dataset_url``, like ``materialize_dataset`` around a Parquet write.
+    ``shapes`` maps a field name to the column of its shapes (an array of integers per row) for fields
+    whose values do not tell it, e.g. raw ``binary`` elements of a field with two open dimensions."""
+    spark = df.sparkSession
+    functions = _functions(spark)
+    jshapes = spark._jvm.java.util.HashMap()
+    for name, shape in (shapes or {}).items():
+        jshapes.put(name, shape._jc)
+    functions.writeDataset(df._jdf, dataset_url, _jschema(functions, schema), int(row_group_size_mb), mode, jshapes)
 
 
 __all__ = ['JvmFunctionsUnavailableError', 'decode', 'decode_image', 'decode_shape', 'encode', 'encode_dataframe',

@@ -1,5 +1,5 @@
-//! Datasets on disk: metadata (`_common_metadata`) and the reader engine (discovery, plan,
-//! predicates, decoding to Arrow, pipeline).
+//! Datasets on disk: metadata (`_common_metadata`), the reader engine (discovery, plan,
+//! predicates, decoding to Arrow, pipeline) and the part-file writer.
 
 mod footer_kv;
 pub mod metadata;
@@ -14,3 +14,4 @@ pub mod predicate;
 pub mod reader;
 pub mod store;
 mod values;
+pub mod writer;

@@ -542,7 +542,7 @@ impl<'h> Reader<'h> {
 
     fn spark_type(&self, id: Id) -> Result<SparkType> {
         let o = self.object(id).map_err(|e| e.context("Spark type"))?;
-        let class = if o.module == "pyspark.sql.types" { &*o.class } else { "" };
+        let class = if o.module == "pyspark.sql.types" { o.class } else { "" };
         match SparkType::from_pyspark_class(class) {
             Some(t) => Ok(t),
             None if class == PYSPARK_DECIMAL_CLASS => {

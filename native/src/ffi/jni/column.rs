@@ -1,12 +1,14 @@
 //! JNI: Spark column values ↔ cells (`petastorm.sql.functions`): element buffers with a
-//! shape, Spark `image` structs, and the decoded forms Spark SQL holds.
+//! shape, Spark `image` structs, and the decoded forms Spark SQL holds. Encoders given a
+//! writer handle put the cell into the writer's current row instead of returning it.
 
 use jni::objects::{JByteArray, JClass, JLongArray, JString};
 use jni::sys::{jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{bytes_arg, call, decode_with, jni_error, schema_arg, string_arg};
-use crate::error::Result;
+use super::writer::writer_arg;
+use super::{call, decode_with, jni_error, schema_arg, string_arg, with_bytes_arg};
+use crate::error::{Error, Result};
 use crate::ffi::api;
 use crate::schema::column;
 
@@ -20,7 +22,17 @@ fn shape_arg(env: &mut JNIEnv, shape: &JLongArray) -> Result<Option<Vec<usize>>>
     api::shape(&dims).map(Some)
 }
 
+/// `data[offset..offset + length]`, or a `Value` error when that is not inside `data`.
+fn byte_range(data: &[u8], offset: jint, length: jint) -> Result<&[u8]> {
+    usize::try_from(offset)
+        .ok()
+        .zip(usize::try_from(length).ok())
+        .and_then(|(o, n)| data.get(o..o.checked_add(n)?))
+        .ok_or_else(|| Error::value(format!("bytes {offset}+{length} are outside an array of {}", data.len())))
+}
+
 #[no_mangle]
+#[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_petastorm_jni_NativeLib_encodeValues<'l>(
     mut env: JNIEnv<'l>,
     _: JClass<'l>,
@@ -29,17 +41,25 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_encodeValues<'l>(
     dtype: JString<'l>,
     shape: JLongArray<'l>,
     data: JByteArray<'l>,
+    offset: jint,
+    length: jint,
+    writer: jlong,
 ) -> jbyteArray {
     call(&mut env, |env| {
         let dtype = match dtype.is_null() {
             true => None,
             false => Some(string_arg(env, &dtype, "dtype")?),
         };
-        let shape = shape_arg(env, &shape)?;
-        let data = bytes_arg(env, &data, "data")?;
+        let (dtype, shape) = (dtype.as_deref(), shape_arg(env, &shape)?);
         let index = api::field_index(field_index.into())?;
-        let cell = column::encode_values(schema_arg(schema)?, index, dtype.as_deref(), shape.as_deref(), &data)?;
-        env.byte_array_from_slice(&cell).map_err(jni_error)
+        let cell = with_bytes_arg(env, &data, "data", |data| {
+            let data = byte_range(data, offset, length)?;
+            match writer {
+                0 => column::encode_values(schema_arg(schema)?, index, dtype, shape.as_deref(), data).map(Some),
+                w => writer_arg(w)?.with(|w| w.put_values(index, dtype, shape.as_deref(), data)).map(|()| None),
+            }
+        })?;
+        cell_or_null(env, cell)
     })
     .into_raw()
 }
@@ -56,15 +76,26 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_encodeImageStruct<'l>(
     n_channels: jint,
     mode: jint,
     data: JByteArray<'l>,
+    writer: jlong,
 ) -> jbyteArray {
     call(&mut env, |env| {
-        let data = bytes_arg(env, &data, "data")?;
         let index = api::field_index(field_index.into())?;
         let (h, w, c, m) = (height.into(), width.into(), n_channels.into(), mode.into());
-        let cell = column::encode_image_struct(schema_arg(schema)?, index, h, w, c, m, &data)?;
-        env.byte_array_from_slice(&cell).map_err(jni_error)
+        let cell = with_bytes_arg(env, &data, "data", |data| match writer {
+            0 => column::encode_image_struct(schema_arg(schema)?, index, h, w, c, m, data).map(Some),
+            handle => writer_arg(handle)?.with(|wr| wr.put_image_struct(index, h, w, c, m, data)).map(|()| None),
+        })?;
+        cell_or_null(env, cell)
     })
     .into_raw()
+}
+
+/// An encoded cell as a Java `byte[]`; `None` (the cell went into a writer) as `null`.
+fn cell_or_null<'l>(env: &mut JNIEnv<'l>, cell: Option<Vec<u8>>) -> Result<JByteArray<'l>> {
+    match cell {
+        Some(cell) => env.byte_array_from_slice(&cell).map_err(jni_error),
+        None => Ok(JByteArray::default()),
+    }
 }
 
 #[no_mangle]

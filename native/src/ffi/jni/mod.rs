@@ -4,8 +4,9 @@
 mod column;
 mod metadata;
 mod schema;
+mod writer;
 
-use jni::objects::{JByteArray, JObject, JString, JValue};
+use jni::objects::{JByteArray, JObject, JString, JValue, ReleaseMode};
 use jni::sys::{jint, jlong, jobject};
 use jni::JNIEnv;
 
@@ -69,6 +70,18 @@ fn string_arg(env: &mut JNIEnv, s: &JString, what: &str) -> Result<String> {
 fn bytes_arg(env: &mut JNIEnv, a: &JByteArray, what: &str) -> Result<Vec<u8>> {
     non_null(a, what)?;
     env.convert_byte_array(a).map_err(jni_error)
+}
+
+/// Runs `f` on a Java `byte[]` argument in place, without copying it. The elements are held
+/// in a JNI critical section, so `f` gets no `JNIEnv`: it does pure-Rust work only.
+fn with_bytes_arg<T>(env: &mut JNIEnv, a: &JByteArray, what: &str, f: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
+    non_null(a, what)?;
+    // SAFETY: no JNI call is made while the elements are held (the borrow of `env` forbids it);
+    // they are read only and released when `elements` drops, also on unwinding.
+    let elements = unsafe { env.get_array_elements_critical(a, ReleaseMode::NoCopyBack) }.map_err(jni_error)?;
+    // SAFETY: `jbyte` is `i8`, of `u8`'s size and alignment; the slice lives as long as `elements`.
+    let bytes = unsafe { std::slice::from_raw_parts(elements.as_ptr() as *const u8, elements.len()) };
+    f(bytes)
 }
 
 /// The schema behind a handle from `schemaParse`.

@@ -122,12 +122,21 @@ public final class NativeLib {
      * Encodes C-order elements for a binary-codec field (see petastorm.sql.functions): {@code dtype}
      * null means raw bytes of the field's dtype, else elements are converted to it; {@code shape}
      * null means the field's shape (one open dimension inferred).
+     *
+     * @param offset the elements are {@code data[offset, offset + length)}
+     * @param writer 0: returns the cell; else a {@link #writerOpen} handle: the cell (encoded by the
+     *               writer's schema) is put into its current row and null is returned
      */
-    public static native byte[] encodeValues(long schema, int fieldIndex, String dtype, long[] shape, byte[] data);
+    public static native byte[] encodeValues(long schema, int fieldIndex, String dtype, long[] shape, byte[] data,
+                                             int offset, int length, long writer);
 
-    /** Encodes a Spark image struct's pixels (gray/BGR/BGRA, 8-bit) as the field's gray/RGB/RGBA array. */
+    /**
+     * Encodes a Spark image struct's pixels (gray/BGR/BGRA, 8-bit) as the field's gray/RGB/RGBA array.
+     *
+     * @param writer as for {@link #encodeValues}: 0 returns the cell, else it is put into the writer's row
+     */
     public static native byte[] encodeImageStruct(long schema, int fieldIndex, int height, int width, int nChannels,
-                                                  int mode, byte[] data);
+                                                  int mode, byte[] data, long writer);
 
     /** Spark JSON name of the element type {@link #decodeValues} produces for a field ("short", "float", ...). */
     public static native String decodedElementType(long schema, int fieldIndex);
@@ -137,6 +146,50 @@ public final class NativeLib {
 
     /** A cell as a Spark image's pixels: shape (H, W, nChannels), gray/BGR/BGRA bytes. */
     public static native DecodedArray decodeImageStruct(long schema, int fieldIndex, byte[] cell);
+
+    // Native Parquet part-file writer (docs/ffi.md, "Part-file writer"). A handle is used by one
+    // thread at a time; any failed put/endRow discards the current row, the writer stays usable.
+
+    /** Null when the native writer can write this schema, else the reason (e.g. a timestamp field). */
+    public static native String writerUnsupported(long schema);
+
+    /**
+     * Opens a writer of one Parquet file (the schema is copied; the schema handle may be freed afterwards).
+     *
+     * @param rowGroupBytes a row group is ended once its encoded size reaches this
+     * @param compression   snappy, zstd, gzip, lz4 or none/uncompressed (case-insensitive)
+     * @param localPath     null: the file's bytes are taken with {@link #writerTakeOutput}; else the
+     *                      writer creates and writes this local file itself
+     */
+    public static native long writerOpen(long schema, long rowGroupBytes, String compression, String localPath);
+
+    /** Puts null into a field of the current row (an error for a non-nullable field). */
+    public static native void writerPutNull(long writer, int fieldIndex);
+
+    public static native void writerPutBoolean(long writer, int fieldIndex, boolean value);
+
+    /** For byte/short/integer/long fields; out-of-range values are errors. */
+    public static native void writerPutLong(long writer, int fieldIndex, long value);
+
+    /** For float (rounded) and double fields. */
+    public static native void writerPutDouble(long writer, int fieldIndex, double value);
+
+    public static native void writerPutString(long writer, int fieldIndex, String value);
+
+    /** For binary fields: a binary scalar or an already-encoded cell of a codec field. */
+    public static native void writerPutBytes(long writer, int fieldIndex, byte[] value);
+
+    /** Ends the current row: fields not put are null (an error for non-nullable ones). */
+    public static native void writerEndRow(long writer);
+
+    /** The next chunk (at most a few MiB) of the file produced so far; an empty array when none (always, for a local file). */
+    public static native byte[] writerTakeOutput(long writer);
+
+    /** Writes the footer (and closes a local file); returns {rows, rowGroups}; then take the rest with {@link #writerTakeOutput}. Further puts fail. */
+    public static native long[] writerFinish(long writer);
+
+    /** Frees the handle; 0 is ignored; call once. */
+    public static native void writerFree(long writer);
 
     /** Diagnostics: panics in Rust; the guard turns it into {@code PetastormException("panic: " + message)}. */
     public static native void panicProbe(String message);

@@ -61,4 +61,10 @@ public final class PetastormFunctions {
                                     String mode) {
         DatasetWriter.writeDataset(df, datasetUrl, schema, rowGroupSizeMb, mode);
     }
+
+    /** {@code shapes}: field name to the shape column of fields whose values do not tell their shape. */
+    public static void writeDataset(Dataset<Row> df, String datasetUrl, Unischema schema, int rowGroupSizeMb,
+                                    String mode, java.util.Map<String, Column> shapes) {
+        DatasetWriter.writeDataset(df, datasetUrl, schema, rowGroupSizeMb, mode, shapes);
+    }
 }

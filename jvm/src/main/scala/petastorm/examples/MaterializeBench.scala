@@ -4,21 +4,21 @@ import java.util.SplittableRandom
 
 import org.apache.spark.SparkConf
 import org.apache.spark.sql.{Column, SparkSession}
-import org.apache.spark.sql.functions.{array, col, lit}
+import org.apache.spark.sql.functions.{array, lit}
 import org.apache.spark.sql.types.LongType
 
 import petastorm.codecs.{CompressedImageCodec, CompressedNdarrayCodec, NdarrayCodec, ScalarCodec}
-import petastorm.etl.DatasetMetadata
-import petastorm.sql.functions.encode
+import petastorm.etl.{DatasetMetadata, DatasetWriter}
 import petastorm.unischema.{NdArray, Unischema, UnischemaField}
 
 /**
  * Materialization throughput of the JVM path (used by python/benchmarks/bench_materialize.py):
  * `spark-submit --class petastorm.examples.MaterializeBench petastorm-native.jar <hello|jpeg> <rows> <output_url>
- * <dict|columns> [partitions=4] [photos.raw]`. Rows are generated in the executors (noise like upstream's hello
+ * <dict|columns|writer> [partitions=4] [photos.raw]`. Rows are generated in the executors (noise like upstream's hello
  * world; for `jpeg` the 224x224x3 photos of a raw file, row i taking photo i % n, else a gradient plus noise),
- * then encoded either with `dictToSparkRow` on an RDD (`dict`) or with the column functions on a DataFrame of raw
- * bytes (`columns`). Prints `{"rows": n, "seconds": s}` for a timed run after a short warm-up.
+ * then encoded with `dictToSparkRow` on an RDD (`dict`) or with the column functions on a DataFrame of raw bytes
+ * (`columns`), both written by Spark's Parquet writer, or written by `DatasetWriter.writeDataset` (`writer`: the
+ * column functions feeding the native Parquet writer). Prints `{"rows": n, "seconds": s}` for a timed run after a short warm-up.
  */
 object MaterializeBench {
   val hello: Unischema = HelloWorldData.schema
@@ -81,7 +81,7 @@ object MaterializeBench {
 
   def main(args: Array[String]): Unit = {
     if (args.length < 4) {
-      System.err.println("usage: MaterializeBench <hello|jpeg> <rows> <output_url> <dict|columns> [partitions=4] " +
+      System.err.println("usage: MaterializeBench <hello|jpeg> <rows> <output_url> <dict|columns|writer> [partitions=4] " +
         "[photos.raw]")
       sys.exit(2)
     }
@@ -103,28 +103,29 @@ object MaterializeBench {
           photoFile: String): Unit = {
     import spark.implicits._
     val schema = if (kind == "hello") hello else jpeg
-    DatasetMetadata.materializeDataset(spark, url, schema, 256) {
-      val df = mode match {
-        case "dict" =>
+    // hello world's other_data has two open dimensions: its raw bytes need a shape column
+    val shapes: Map[String, Column] =
+      if (kind == "hello") Map("other_data" -> array(Seq(4, 128, 30, 3).map(lit): _*)) else Map.empty
+    lazy val raw = if (kind == "hello") {
+      spark.range(0, rows, 1, partitions).map { boxed =>
+        val i: Long = boxed
+        (i.toInt, noise(i, 128 * 256 * 3), noise(i + 1000000007L, 4 * 128 * 30 * 3))
+      }.toDF("id", "image1", "other_data")
+    } else {
+      spark.range(0, rows, 1, partitions).map { boxed => val i: Long = boxed; (i, jpegPixels(i, photoFile), embedding(i)) }
+        .toDF("id", "image", "embedding")
+    }
+    mode match {
+      case "writer" => DatasetWriter.writeDataset(raw, url, schema, 256, "overwrite", shapes)
+      case "dict" | "columns" => DatasetMetadata.materializeDataset(spark, url, schema, 256) {
+        val df = if (mode == "dict") {
           val rdd = spark.sparkContext.parallelize(0 until rows, partitions)
             .map(i => DatasetMetadata.dictToSparkRow(schema, row(kind, i, photoFile)))
           spark.createDataFrame(rdd, schema.asSparkSchema)
-        case "columns" if kind == "hello" =>
-          val raw = spark.range(0, rows, 1, partitions).map { boxed =>
-            val i: Long = boxed
-            (i.toInt, noise(i, 128 * 256 * 3), noise(i + 1000000007L, 4 * 128 * 30 * 3))
-          }.toDF("id", "image1", "other_data")
-          val shape: Column = array(Seq(4, 128, 30, 3).map(lit): _*)
-          raw.select(encode(col("id"), schema, "id").as("id"), encode(col("image1"), schema, "image1").as("image1"),
-            encode(col("other_data"), schema, "other_data", shape).as("other_data"))
-        case "columns" =>
-          val raw = spark.range(0, rows, 1, partitions).map { boxed => val i: Long = boxed; (i, jpegPixels(i, photoFile), embedding(i)) }
-            .toDF("id", "image", "embedding")
-          raw.select(encode(col("image"), schema, "image").as("image"), encode(col("id"), schema, "id").as("id"),
-            encode(col("embedding"), schema, "embedding").as("embedding")).select("id", "image", "embedding")
-        case other => throw new IllegalArgumentException(s"unknown mode '$other' (dict or columns)")
+        } else DatasetWriter.encodeDataFrame(raw, schema, shapes)
+        df.write.mode("overwrite").parquet(url)
       }
-      df.write.mode("overwrite").parquet(url)
+      case other => throw new IllegalArgumentException(s"unknown mode '$other' (dict, columns or writer)")
     }
   }
 }

@@ -2,10 +2,11 @@ package petastorm.sql
 
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.analysis.TypeCheckResult
-import org.apache.spark.sql.catalyst.expressions.{Expression, UnaryExpression}
+import org.apache.spark.sql.catalyst.expressions.{BoundReference, Expression, UnaryExpression, UnsafeRow}
 import org.apache.spark.sql.catalyst.expressions.codegen.CodegenFallback
 import org.apache.spark.sql.catalyst.util.ArrayData
 import org.apache.spark.sql.types._
+import org.apache.spark.unsafe.Platform
 
 import petastorm.errors.PetastormException
 import petastorm.jni.NativeLib
@@ -101,11 +102,36 @@ private[petastorm] case class EncodeField(children: Seq[Expression], schema: Uni
     }
   }
 
-  override def eval(input: InternalRow): Any = {
+  override def eval(input: InternalRow): Any = encode(input, 0L)
+
+  /** A `binary` column of an on-heap UnsafeRow is read in place, without copying it out of the row. */
+  private def inPlace(input: InternalRow): Option[(Array[Byte], Int, Int)] = (value, input) match {
+    case (BoundReference(i, BinaryType, _), row: UnsafeRow) if !row.isNullAt(i) =>
+      row.getBaseObject match {
+        case base: Array[Byte] =>
+          val offsetAndSize = row.getLong(i)
+          val start = row.getBaseOffset - Platform.BYTE_ARRAY_OFFSET + (offsetAndSize >>> 32)
+          Some((base, start.toInt, offsetAndSize.toInt))
+        case _ => None
+      }
+    case _ => None
+  }
+
+  /**
+   * The cell of the row's value; with a native writer handle (`writer != 0`) the cell (or a null) is put
+   * into the writer's current row instead and null is returned.
+   */
+  private[petastorm] def encode(input: InternalRow, writer: Long): Array[Byte] = {
+    val slice = inPlace(input)
+    if (slice.isDefined) return ColumnErrors.guard(column) {
+      val (bytes, offset, length) = slice.get
+      schema.withHandle(NativeLib.encodeValues(_, index, null, shapeOf(input), bytes, offset, length, writer))
+    }
     val v = value.eval(input)
     if (v == null) {
-      if (nullable) return null
-      throw ColumnErrors.nullValue(column, fieldName)
+      if (!nullable) throw ColumnErrors.nullValue(column, fieldName)
+      if (writer != 0L) NativeLib.writerPutNull(writer, index)
+      return null
     }
     ColumnErrors.guard(column) {
       value.dataType match {
@@ -116,14 +142,14 @@ private[petastorm] case class EncodeField(children: Seq[Expression], schema: Uni
             throw new IllegalArgumentException(s"field '$fieldName': the image struct has null members")
           }
           schema.withHandle(NativeLib.encodeImageStruct(_, index, r.getInt(h), r.getInt(w), r.getInt(c), r.getInt(m),
-            r.getBinary(d)))
+            r.getBinary(d), writer))
         case BinaryType =>
-          val shape = shapeOf(input)
-          schema.withHandle(NativeLib.encodeValues(_, index, null, shape, v.asInstanceOf[Array[Byte]]))
+          val (shape, bytes) = (shapeOf(input), v.asInstanceOf[Array[Byte]])
+          schema.withHandle(NativeLib.encodeValues(_, index, null, shape, bytes, 0, bytes.length, writer))
         case t: ArrayType =>
           val flat = inField(SparkValues.flatten(v.asInstanceOf[ArrayData], t))
           val shape = Option(shapeOf(input)).getOrElse(flat.shape)
-          schema.withHandle(NativeLib.encodeValues(_, index, flat.dtype, shape, flat.data))
+          schema.withHandle(NativeLib.encodeValues(_, index, flat.dtype, shape, flat.data, 0, flat.data.length, writer))
       }
     }
   }
