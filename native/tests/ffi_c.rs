@@ -5,7 +5,7 @@ mod common;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
 
-use common::{fixtures, HELLO_WORLD};
+use common::{fixtures, temp_dir, HELLO_WORLD};
 
 extern crate petastorm_native;
 
@@ -65,10 +65,50 @@ extern "C" {
         out_len: *mut usize,
     ) -> i32;
     fn pst_schema_from_metadata(file_bytes: *const u8, len: usize, out: *mut *mut u8, out_len: *mut usize) -> i32;
+    fn pst_writer_unsupported(schema: *const c_void, out: *mut *mut u8, out_len: *mut usize) -> i32;
+    fn pst_writer_open(
+        schema: *const c_void,
+        path: *const c_char,
+        row_group_bytes: u64,
+        compression: *const c_char,
+        out_writer: *mut *mut c_void,
+    ) -> i32;
+    fn pst_writer_put_null(writer: *mut c_void, index: usize) -> i32;
+    fn pst_writer_put_bool(writer: *mut c_void, index: usize, value: i32) -> i32;
+    fn pst_writer_put_long(writer: *mut c_void, index: usize, value: i64) -> i32;
+    fn pst_writer_put_double(writer: *mut c_void, index: usize, value: f64) -> i32;
+    fn pst_writer_put_str(writer: *mut c_void, index: usize, value: *const u8, len: usize) -> i32;
+    fn pst_writer_put_bytes(writer: *mut c_void, index: usize, value: *const u8, len: usize) -> i32;
+    fn pst_writer_put_array(
+        writer: *mut c_void,
+        index: usize,
+        dtype: *const c_char,
+        shape: *const i64,
+        ndim: usize,
+        fortran_order: i32,
+        data: *const u8,
+        data_len: usize,
+    ) -> i32;
+    fn pst_writer_end_row(writer: *mut c_void) -> i32;
+    fn pst_writer_finish(writer: *mut c_void, out_rows: *mut u64, out_row_groups: *mut u64) -> i32;
+    fn pst_writer_free(writer: *mut c_void);
+    fn pst_dataset_prepare(url: *const c_char, mode: *const c_char, out_proceed: *mut i32) -> i32;
+    fn pst_dataset_local_root(url: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32;
+    fn pst_dataset_part_path(
+        url: *const c_char,
+        job: *const c_char,
+        partition: u32,
+        attempt: u64,
+        out: *mut *mut u8,
+        out_len: *mut usize,
+    ) -> i32;
+    fn pst_dataset_commit(url: *const c_char, job: *const c_char, parts_json: *const c_char) -> i32;
+    fn pst_dataset_abort(url: *const c_char, job: *const c_char) -> i32;
 }
 
 const VALUE: i32 = 1;
 const TYPE: i32 = 2;
+const IO: i32 = 3;
 const METADATA: i32 = 4;
 const DECODE: i32 = 5;
 
@@ -305,4 +345,149 @@ fn last_error_is_per_thread() {
     let other = std::thread::spawn(last_error).join().unwrap();
     assert_eq!(other, "");
     assert!(last_error().contains("invalid Unischema JSON"));
+}
+
+/// A schema of every kind of cell the writer functions put.
+const WRITTEN: &str = r#"{"name": "Written", "fields": [
+ {"name": "id", "dtype": "int64", "shape": [], "nullable": false, "codec": {"type": "scalar", "spark_type": "long"}},
+ {"name": "name", "dtype": "str", "shape": [], "nullable": true, "codec": {"type": "scalar", "spark_type": "string"}},
+ {"name": "m", "dtype": "uint8", "shape": [null, 2], "nullable": true, "codec": {"type": "ndarray"}},
+ {"name": "x", "dtype": "float64", "shape": [], "nullable": true, "codec": null},
+ {"name": "flag", "dtype": "bool", "shape": [], "nullable": true, "codec": null},
+ {"name": "raw", "dtype": "bytes", "shape": [], "nullable": true, "codec": null}]}"#;
+
+/// Opens a writer of `schema` at `path` (snappy).
+fn open_writer(schema: *const c_void, path: &str) -> Result<*mut c_void, (i32, String)> {
+    let (path, snappy) = (CString::new(path).unwrap(), CString::new("snappy").unwrap());
+    let mut writer = null_mut();
+    match unsafe { pst_writer_open(schema, path.as_ptr(), 1 << 20, snappy.as_ptr(), &mut writer) } {
+        0 => Ok(writer),
+        code => Err((code, last_error())),
+    }
+}
+
+fn finish(writer: *mut c_void) -> Result<(u64, u64), (i32, String)> {
+    let (mut rows, mut row_groups) = (0, 0);
+    match unsafe { pst_writer_finish(writer, &mut rows, &mut row_groups) } {
+        0 => Ok((rows, row_groups)),
+        code => Err((code, last_error())),
+    }
+}
+
+#[test]
+fn writer_functions() {
+    let s = parse(WRITTEN).unwrap();
+    assert_eq!(text(|o, l| unsafe { pst_writer_unsupported(s, o, l) }), "");
+    let decimal = parse(
+        r#"{"name": "D", "fields": [{"name": "d", "dtype": "decimal", "shape": [], "nullable": false,
+        "codec": {"type": "scalar", "spark_type": "decimal(10,2)"}}]}"#,
+    )
+    .unwrap();
+    let reason = text(|o, l| unsafe { pst_writer_unsupported(decimal, o, l) });
+    assert!(reason.starts_with("field 'd': "), "{reason}");
+
+    let dir = temp_dir("ffi-writer");
+    let path = dir.join("a/b/part.parquet");
+    assert_eq!(open_writer(decimal, path.to_str().unwrap()).unwrap_err(), (VALUE, reason));
+    unsafe { pst_schema_free(decimal) };
+    let w = open_writer(s, path.to_str().unwrap()).unwrap();
+    let (u1, shape, data) = (CString::new("|u1").unwrap(), [3i64, 2], [1u8, 2, 3, 4, 5, 6]);
+    unsafe {
+        assert_eq!(pst_writer_put_long(w, 0, 7), 0);
+        assert_eq!(pst_writer_put_str(w, 1, "seven".as_ptr(), 5), 0);
+        assert_eq!(pst_writer_put_array(w, 2, u1.as_ptr(), shape.as_ptr(), 2, 0, data.as_ptr(), 6), 0);
+        assert_eq!(pst_writer_put_double(w, 3, 0.5), 0);
+        assert_eq!(pst_writer_put_bool(w, 4, 1), 0);
+        assert_eq!(pst_writer_put_bytes(w, 5, b"\0raw".as_ptr(), 4), 0);
+        assert_eq!(pst_writer_end_row(w), 0);
+
+        // Failed puts discard the row; the writer stays usable.
+        assert_eq!(pst_writer_put_long(w, 1, 8), TYPE);
+        assert_eq!(pst_writer_put_str(w, 1, [0xffu8].as_ptr(), 1), VALUE);
+        assert_eq!(last_error(), "value is not valid UTF-8");
+        let f4 = CString::new("<f4").unwrap();
+        assert_eq!(pst_writer_put_array(w, 2, f4.as_ptr(), shape.as_ptr(), 2, 0, data.as_ptr(), 6), VALUE);
+        assert!(last_error().starts_with("field 'm': "), "{}", last_error());
+        assert_eq!(pst_writer_put_array(w, 2, u1.as_ptr(), null(), 2, 0, data.as_ptr(), 6), VALUE);
+        assert_eq!(pst_writer_put_null(w, 0), VALUE);
+        assert_eq!(pst_writer_put_long(w, 9, 0), VALUE);
+
+        assert_eq!(pst_writer_put_long(w, 0, 8), 0);
+        assert_eq!(pst_writer_put_null(w, 1), 0);
+        assert_eq!(pst_writer_end_row(w), 0);
+        assert_eq!(pst_writer_end_row(w), VALUE); // `id` has no value
+        assert_eq!(pst_writer_put_long(null_mut(), 0, 1), VALUE);
+        assert_eq!(last_error(), "writer handle is NULL");
+        assert_eq!(pst_writer_finish(w, null_mut(), null_mut()), VALUE);
+    }
+    assert_eq!(finish(w).unwrap(), (2, 1));
+    assert_eq!(finish(w).unwrap_err(), (VALUE, "the Parquet writer is finished".to_string()));
+    assert_eq!(unsafe { pst_writer_put_long(w, 0, 9) }, VALUE);
+    assert_eq!(last_error(), "the Parquet writer is finished");
+    unsafe {
+        pst_writer_free(w);
+        pst_writer_free(null_mut());
+    }
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    assert_eq!(file.metadata().file_metadata().num_rows(), 2);
+
+    // Freed unfinished: the file stays for the caller to delete.
+    let unfinished = dir.join("unfinished.parquet");
+    let w = open_writer(s, unfinished.to_str().unwrap()).unwrap();
+    unsafe { pst_writer_free(w) };
+    assert!(unfinished.exists());
+    assert_eq!(open_writer(s, "/proc/no/such/dir/part.parquet").unwrap_err().0, IO);
+    unsafe { pst_schema_free(s) };
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn dataset_commit_functions() {
+    let dir = temp_dir("ffi-commit");
+    let url = CString::new(format!("file://{}/ds", dir.display())).unwrap();
+    let (job, mode) = (CString::new("job1").unwrap(), |m: &str| CString::new(m).unwrap());
+    let prepare = |url: &CString, m: &str| {
+        let mut proceed = -1;
+        match unsafe { pst_dataset_prepare(url.as_ptr(), mode(m).as_ptr(), &mut proceed) } {
+            0 => Ok(proceed),
+            code => Err((code, last_error())),
+        }
+    };
+    assert_eq!(prepare(&url, "error"), Ok(1));
+    assert_eq!(text(|o, l| unsafe { pst_dataset_local_root(url.as_ptr(), o, l) }), format!("{}/ds", dir.display()));
+    let part = text(|o, l| unsafe { pst_dataset_part_path(url.as_ptr(), job.as_ptr(), 3, 7, o, l) });
+    assert_eq!(part, format!("{}/ds/_temporary/job1/part-00003-attempt-7.parquet", dir.display()));
+    let schema = parse(WRITTEN).unwrap();
+    let w = open_writer(schema, &part).unwrap();
+    assert_eq!(finish(w).unwrap(), (0, 0));
+    unsafe { pst_writer_free(w) };
+    unsafe { pst_schema_free(schema) };
+
+    let parts = CString::new(serde_json::json!([[3, part]]).to_string()).unwrap();
+    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), job.as_ptr(), parts.as_ptr()) }, 0);
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.join("ds")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["_SUCCESS", "part-00003-job1-c000.parquet"]);
+
+    assert_eq!(prepare(&url, "error").unwrap_err().0, IO);
+    assert_eq!(prepare(&url, "ignore"), Ok(0));
+    assert_eq!(prepare(&url, "bogus").unwrap_err().0, VALUE);
+    let hdfs = CString::new("hdfs://nn/ds").unwrap();
+    let (code, message) = prepare(&hdfs, "overwrite").unwrap_err();
+    assert_eq!(code, VALUE);
+    assert!(message.contains("writes local paths only"), "{message}");
+    let bad = CString::new("{").unwrap();
+    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), job.as_ptr(), bad.as_ptr()) }, VALUE);
+    assert!(last_error().starts_with("invalid parts JSON"));
+    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), null(), bad.as_ptr()) }, VALUE);
+
+    let staged = text(|o, l| unsafe { pst_dataset_part_path(url.as_ptr(), job.as_ptr(), 0, 1, o, l) });
+    std::fs::create_dir_all(std::path::Path::new(&staged).parent().unwrap()).unwrap();
+    std::fs::write(&staged, "x").unwrap();
+    assert_eq!(unsafe { pst_dataset_abort(url.as_ptr(), job.as_ptr()) }, 0);
+    assert!(!dir.join("ds/_temporary").exists());
+    assert_eq!(unsafe { pst_dataset_abort(hdfs.as_ptr(), job.as_ptr()) }, VALUE);
+    std::fs::remove_dir_all(dir).unwrap();
 }

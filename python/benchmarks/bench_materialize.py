@@ -1,6 +1,6 @@
 """Materialization throughput (rows/s): upstream Petastorm's PySpark path next to ours, on local[2].
 
-    .venv/bin/python python/benchmarks/bench_materialize.py [--rows 1000] [--jpeg-rows 1000] [--repeat 1]
+    .venv/bin/python python/benchmarks/bench_materialize.py [--rows 10000] [--jpeg-rows 5000] [--repeat 1]
         [--upstream-python /tmp/upvenv/bin/python] [--only hello,jpeg]
 
 Cases: the hello-world schema (noise PNG 128x256x3 + NPY (4,128,30,3), as upstream's hello world
@@ -11,14 +11,17 @@ fixture, in turn; + NPZ float32[128]). Paths:
   Petastorm 0.13.1 / pyspark 3.5.3, in ``--upstream-python`` (a subprocess: both packages are named
   ``petastorm``);
 * ``ours pyspark dict``: the same code with our package (encoding through the C ABI in the workers);
+* ``ours pyspark writer``: the same row dicts written by ``petastorm.etl.dataset_metadata.write_dataset``
+  (each Python worker encodes and writes its Parquet file natively; no row goes through the JVM);
 * ``ours pyspark jvm``: Python workers generate the same values as raw bytes; ``petastorm.jvm.write_dataset``
   encodes them in the executor JVMs and writes them with the native Parquet writer;
 * ``ours scala dict`` / ``ours scala columns`` / ``ours scala writer``: ``petastorm.examples.MaterializeBench``
   via spark-submit: rows generated in the JVM, encoded with ``dictToSparkRow`` or with the column functions
   and written by Spark's Parquet writer, or written by ``DatasetWriter.writeDataset`` (native writer).
 
-Each path runs in a fresh Spark application: a 40-row warm-up, then one timed ``materialize_dataset`` of
-the rows (best of ``--repeat``). Targets: JVM >= 4x upstream, PySpark >= 2x upstream (hello world).
+Each path runs in a fresh Spark application: a 40-row warm-up, then one timed write of the rows (best of
+``--repeat``). Few rows weigh the per-job costs (job start, JIT compilation, metadata) more: use at least a
+few thousand rows for throughput. Targets: JVM >= 4x upstream, PySpark >= 2x upstream (hello world).
 Not a test.
 """
 import argparse
@@ -140,6 +143,12 @@ def _pyspark_jvm(spark, case, rows, url):
     jvm.write_dataset(df, url, schema, 256, shapes=shapes)
 
 
+def _pyspark_writer(spark, case, rows, url):
+    from petastorm.etl.dataset_metadata import write_dataset
+    schema, make_row = _schemas()[case], ROWS[case]
+    write_dataset(spark, spark.sparkContext.parallelize(range(rows), PARTITIONS).map(make_row), url, schema, 256)
+
+
 def side(path, case, rows, url):
     """Runs in a fresh interpreter: warm-up, then the timed write; prints {"rows", "seconds", "petastorm"}."""
     from pyspark.sql import SparkSession
@@ -151,7 +160,7 @@ def side(path, case, rows, url):
         builder = builder.config('spark.jars', str(JAR))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel('ERROR')
-    run = _pyspark_jvm if path == 'jvm' else _pyspark_dict
+    run = {'jvm': _pyspark_jvm, 'writer': _pyspark_writer, 'dict': _pyspark_dict}[path]
     run(spark, case, WARMUP_ROWS, url)
     start = time.perf_counter()
     run(spark, case, rows, url)
@@ -207,8 +216,8 @@ def measure(label, case, rows, repeat, upstream_python, work, photos):
     return best
 
 
-PATHS = ['upstream pyspark', 'ours pyspark dict', 'ours pyspark jvm', 'ours scala dict', 'ours scala columns',
-         'ours scala writer']
+PATHS = ['upstream pyspark', 'ours pyspark dict', 'ours pyspark writer', 'ours pyspark jvm', 'ours scala dict',
+         'ours scala columns', 'ours scala writer']
 # 'ours pyspark jvm': the values are made in Python workers (as raw bytes), encoded and written by the native
 # writer in the executor JVMs (petastorm.jvm.write_dataset)
 
@@ -216,8 +225,8 @@ PATHS = ['upstream pyspark', 'ours pyspark dict', 'ours pyspark jvm', 'ours scal
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--side', nargs=4, metavar=('PATH', 'CASE', 'ROWS', 'URL'), help=argparse.SUPPRESS)
-    parser.add_argument('--rows', type=int, default=1000, help='hello-world rows per timed run')
-    parser.add_argument('--jpeg-rows', type=int, default=1000, help='JPEG rows per timed run')
+    parser.add_argument('--rows', type=int, default=10000, help='hello-world rows per timed run')
+    parser.add_argument('--jpeg-rows', type=int, default=5000, help='JPEG rows per timed run')
     parser.add_argument('--repeat', type=int, default=1, help='timed runs per path (the best is kept)')
     parser.add_argument('--upstream-python', default=os.environ.get('UPSTREAM_PYTHON', '/tmp/upvenv/bin/python'))
     parser.add_argument('--only', default='hello,jpeg', help='comma-separated cases')

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import weakref
-from ctypes import POINTER, byref, c_char_p, c_int32, c_int64, c_size_t, c_uint64, c_void_p
+from ctypes import POINTER, byref, c_char_p, c_double, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,24 @@ _SIGNATURES = {
     'pst_common_metadata': (c_int32, [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p),
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
+    'pst_writer_unsupported': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_writer_open': (c_int32, [c_void_p, c_char_p, c_uint64, c_char_p, POINTER(c_void_p)]),
+    'pst_writer_put_null': (c_int32, [c_void_p, c_size_t]),
+    'pst_writer_put_bool': (c_int32, [c_void_p, c_size_t, c_int32]),
+    'pst_writer_put_long': (c_int32, [c_void_p, c_size_t, c_int64]),
+    'pst_writer_put_double': (c_int32, [c_void_p, c_size_t, c_double]),
+    'pst_writer_put_str': (c_int32, [c_void_p, c_size_t, c_char_p, c_size_t]),
+    'pst_writer_put_bytes': (c_int32, [c_void_p, c_size_t, c_char_p, c_size_t]),
+    'pst_writer_put_array': (c_int32, [c_void_p, c_size_t, c_char_p, POINTER(c_int64), c_size_t, c_int32,
+                                       c_void_p, c_size_t]),
+    'pst_writer_end_row': (c_int32, [c_void_p]),
+    'pst_writer_finish': (c_int32, [c_void_p, POINTER(c_uint64), POINTER(c_uint64)]),
+    'pst_writer_free': (None, [c_void_p]),
+    'pst_dataset_local_root': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_dataset_prepare': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)]),
+    'pst_dataset_part_path': (c_int32, [c_char_p, c_char_p, c_uint32, c_uint64] + _OUT_BYTES),
+    'pst_dataset_commit': (c_int32, [c_char_p, c_char_p, c_char_p]),
+    'pst_dataset_abort': (c_int32, [c_char_p, c_char_p]),
 }
 # The reader functions; a library built without them still loads (see ``_reader_api``).
 _READER_SIGNATURES = {
@@ -223,6 +241,11 @@ class SchemaHandle(object):
         finally:
             cdll.pst_array_free(array)
 
+    def writer_unsupported(self):
+        """Why the native Parquet writer cannot write this schema (a date, timestamp or decimal field),
+        or ``None`` when it can."""
+        return _bytes_result('writer_unsupported', self.ptr).decode('utf-8') or None
+
     def common_metadata(self, rel_paths, footers):
         """The bytes of ``_common_metadata`` for data files and their footer tails."""
         n = len(rel_paths)
@@ -255,6 +278,106 @@ def schema_from_metadata(file_bytes):
     """The Unischema JSON stored in the bytes of a whole ``_common_metadata`` file."""
     data = bytes(file_bytes)
     return _bytes_result('schema_from_metadata', data, len(data)).decode('utf-8')
+
+
+# ---------------------------------------------------------------------------------------------
+# Part files written by Python workers (``pst_writer_*``, ``pst_dataset_*``).
+
+class NativeWriter(object):
+    """Owns one native Parquet part-file writer (``pst_writer_open``) writing a new local file.
+
+    Put the cells of a row by field index (:meth:`put`, :meth:`put_array`), :meth:`end_row`, and
+    :meth:`finish` at the end. :meth:`close` (also leaving a ``with`` block, or a finalizer) frees
+    the writer, finished or not; it is idempotent. An unfinished file is left for the caller to delete."""
+
+    __slots__ = ('_ptr', '_finalizer', '__weakref__')
+
+    def __init__(self, schema_handle, path, row_group_bytes, compression):
+        cdll = lib()
+        ptr = c_void_p()
+        _call('writer_open', schema_handle.ptr, _c_str(path), int(row_group_bytes), _c_str(compression), byref(ptr))
+        self._ptr = ptr.value
+        self._finalizer = weakref.finalize(self, cdll.pst_writer_free, ptr.value)
+
+    @property
+    def ptr(self):
+        if not self._finalizer.alive:
+            raise ValueError('the native writer is closed')
+        return self._ptr
+
+    def put(self, index, value):
+        """Puts a scalar into field ``index`` of the current row: ``None``, ``bool``, ``int``, ``float``,
+        ``str`` or ``bytes`` (the column's type decides which it takes)."""
+        if value is None:
+            _call('writer_put_null', self.ptr, index)
+        elif isinstance(value, bool):
+            _call('writer_put_bool', self.ptr, index, int(value))
+        elif isinstance(value, int):
+            _call('writer_put_long', self.ptr, index, value)
+        elif isinstance(value, float):
+            _call('writer_put_double', self.ptr, index, value)
+        elif isinstance(value, str):
+            data = value.encode('utf-8')
+            _call('writer_put_str', self.ptr, index, data, len(data))
+        elif isinstance(value, (bytes, bytearray)):
+            data = bytes(value)
+            _call('writer_put_bytes', self.ptr, index, data, len(data))
+        else:
+            raise TypeError('field #{}: the native writer cannot write a {} value'.format(index, type(value).__name__))
+
+    def put_array(self, index, dtype, shape, fortran, data_ptr, data_len):
+        """Encodes an array for codec field ``index`` (as :meth:`SchemaHandle.encode_cell`) and puts the cell."""
+        dims = (c_int64 * max(len(shape), 1))(*shape)
+        _call('writer_put_array', self.ptr, index, _c_str(dtype), dims, len(shape), int(bool(fortran)),
+              data_ptr, data_len)
+
+    def end_row(self):
+        """Ends the current row (fields not put are null)."""
+        _call('writer_end_row', self.ptr)
+
+    def finish(self):
+        """Writes the rest of the file and its footer; returns ``(rows, row_groups)``."""
+        rows, row_groups = c_uint64(), c_uint64()
+        _call('writer_finish', self.ptr, byref(rows), byref(row_groups))
+        return rows.value, row_groups.value
+
+    def close(self):
+        """Frees the writer now; idempotent."""
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def dataset_local_root(url):
+    """The absolute local directory of a dataset URL (``ValueError`` for a non-local URL)."""
+    return _bytes_result('dataset_local_root', _c_str(url)).decode('utf-8')
+
+
+def dataset_prepare(url, mode):
+    """Applies Spark's save mode ``mode`` to the dataset at ``url``; ``False`` when there is nothing
+    to write (``'ignore'`` and the dataset exists)."""
+    out = c_int32()
+    _call('dataset_prepare', _c_str(url), _c_str(mode), byref(out))
+    return bool(out.value)
+
+
+def dataset_part_path(url, job, partition, attempt):
+    """The staging file where task attempt ``attempt`` of ``job`` writes partition ``partition``."""
+    return _bytes_result('dataset_part_path', _c_str(url), _c_str(job), partition, attempt).decode('utf-8')
+
+
+def dataset_commit(url, job, parts):
+    """Moves the staged ``parts`` (``[(partition, path)]``) of ``job`` into the dataset, adds ``_SUCCESS``."""
+    _call('dataset_commit', _c_str(url), _c_str(job), _c_str(json.dumps([[p, path] for p, path in parts])))
+
+
+def dataset_abort(url, job):
+    """Deletes the staged files of ``job``."""
+    _call('dataset_abort', _c_str(url), _c_str(job))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ that are identical to upstream Petastorm's. The attribute names (``_spark_type``
 ``_image_codec``, ``_quality``) are upstream's, so upstream pickles load into these classes.
 """
 import decimal
+import functools
 import json
 from abc import abstractmethod
 
@@ -74,7 +75,7 @@ class _BinaryCodec(_NativeCodec):
         return self._own_handle(unischema_field).decode_cell(0, value)
 
     def _encode_native(self, handle, index, field, value):
-        return _encode_array(handle, index, value, ndarray_only=True)
+        return call_with_array(functools.partial(handle.encode_cell, index), value, ndarray_only=True)
 
     def spark_dtype(self):
         from pyspark.sql.types import BinaryType
@@ -191,23 +192,25 @@ def codec_from_json(obj):
     raise ValueError('unknown codec JSON {!r}'.format(obj))
 
 
-def _encode_array(handle, index, value, ndarray_only):
-    """Passes ``value``'s dtype string, shape, order and buffer (not copied) to ``pst_encode_cell``.
+def call_with_array(func, value, ndarray_only):
+    """Calls ``func(dtype, shape, fortran, data_ptr, data_len)`` (``SchemaHandle.encode_cell`` or
+    ``NativeWriter.put_array`` of one field) with ``value``'s dtype string, shape, order and buffer
+    (not copied).
 
     Values the native side cannot take as an array (non-ndarrays where an ndarray is required,
     object arrays) are passed as dtype ``'O'`` so that the native checks report them."""
     if isinstance(value, decimal.Decimal) and not ndarray_only:
         raw = np.frombuffer(str(value).encode('ascii'), dtype=np.uint8)
-        return handle.encode_cell(index, 'decimal', (), False, raw.ctypes.data, raw.nbytes)
+        return func('decimal', (), False, raw.ctypes.data, raw.nbytes)
     if ndarray_only and not isinstance(value, np.ndarray):
-        return handle.encode_cell(index, 'O', (), False, None, 0)
+        return func('O', (), False, None, 0)
     arr = value if isinstance(value, np.ndarray) else np.asarray(value)
     if arr.dtype.hasobject:
-        return handle.encode_cell(index, 'O', arr.shape, False, None, 0)
+        return func('O', arr.shape, False, None, 0)
     fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
     if not fortran and not arr.flags.c_contiguous:
         arr = arr.copy(order='C')
-    return handle.encode_cell(index, arr.dtype.str, arr.shape, fortran, arr.ctypes.data, arr.nbytes)
+    return func(arr.dtype.str, arr.shape, fortran, arr.ctypes.data, arr.nbytes)
 
 
 def encode_scalar(handle, index, field, value, spark_name):
@@ -217,7 +220,7 @@ def encode_scalar(handle, index, field, value, spark_name):
         if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
             raise TypeError("field '{}': expected a scalar, got {}".format(field.name, type(value).__name__))
     else:
-        _encode_array(handle, index, value, ndarray_only=False)
+        call_with_array(functools.partial(handle.encode_cell, index), value, ndarray_only=False)
     if isinstance(value, (np.ndarray, np.generic)):
         value = value.item()
     if spark_name in _INTEGRAL:

@@ -1,6 +1,7 @@
 //! Datasets on disk: metadata (`_common_metadata`), the reader engine (discovery, plan,
-//! predicates, decoding to Arrow, pipeline) and the part-file writer.
+//! predicates, decoding to Arrow, pipeline), the part-file writer and the local commit protocol.
 
+pub mod commit;
 mod footer_kv;
 pub mod metadata;
 

@@ -44,7 +44,7 @@ pub fn open(url: &str, storage_options: &[(String, String)]) -> Result<Location>
 }
 
 /// A URL for `url`: parsed as is when it has a scheme, else a local path made absolute.
-fn to_url(url: &str) -> Result<Url> {
+pub(crate) fn to_url(url: &str) -> Result<Url> {
     let invalid = |e: &dyn std::fmt::Display| Error::value(format!("invalid dataset URL '{url}': {e}"));
     if url.is_empty() {
         return Err(Error::value("dataset URL is empty"));

@@ -1,15 +1,19 @@
 """Dataset metadata (upstream's ``petastorm.etl.dataset_metadata``): ``materialize_dataset``
 wraps a Spark job that writes a Petastorm dataset and then writes its ``_common_metadata``;
+``write_dataset`` writes one from an RDD of row dicts with the native writer in the Python workers;
 ``get_schema_from_dataset_url`` reads the Unischema back.
 
 The metadata bytes (Unischema as JSON and as an upstream-loadable pickle, row groups per
 file) are built by the native library from the data files' Parquet footers.
 """
+import functools
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 from petastorm import _native
+from petastorm.etl import _part_writer
 from petastorm.errors import PetastormMetadataError, PetastormMetadataGenerationError  # noqa: F401
 from petastorm.etl._hadoop_fs import HadoopFileSystem
 from petastorm.unischema import Unischema
@@ -54,6 +58,46 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
                 hadoop_conf.unset(key)
             else:
                 hadoop_conf.set(key, value)
+
+
+def write_dataset(spark, rows, dataset_url, schema, row_group_size_mb=256, mode='overwrite'):
+    """Writes ``rows`` as a Petastorm dataset at a local ``dataset_url``: each Python worker checks and
+    encodes the rows of its partition (as :func:`~petastorm.unischema.dict_to_spark_row` does) and writes
+    its Parquet part file itself with the native writer, so no row goes through the JVM. The driver
+    commits the files once every task succeeded (a failed job leaves no data file) and writes
+    ``_common_metadata`` (as :func:`materialize_dataset`).
+
+    :param rows: an RDD of row dicts (``{field name: value}``)
+    :param dataset_url: a ``file://`` URL or a local path, reachable by every executor; for other file
+        systems use :func:`petastorm.jvm.write_dataset`
+    :param row_group_size_mb: the size of a row group (encoded)
+    :param mode: Spark's save mode: ``'overwrite'``, ``'append'``, ``'ignore'`` or ``'error'``
+    :raises ValueError: before any job, for a non-local URL, an unknown mode, or a schema the native
+        writer cannot write (date, timestamp and decimal fields)
+
+    >>> rows = spark.sparkContext.parallelize(range(100), 4).map(row_generator)
+    >>> write_dataset(spark, rows, 'file:///tmp/hello_world_dataset', HelloWorldSchema, row_group_size_mb=64)
+    """
+    reason = schema._native().writer_unsupported()
+    if reason:
+        raise ValueError('write_dataset cannot write schema {}: {}'.format(schema._name, reason))
+    if not row_group_size_mb or row_group_size_mb <= 0:
+        raise ValueError('row_group_size_mb must be positive, got {!r}'.format(row_group_size_mb))
+    root = _native.dataset_local_root(dataset_url)
+    if not _native.dataset_prepare(root, mode):
+        return
+    if rows.getNumPartitions() == 0:
+        rows = spark.sparkContext.parallelize([], 1)  # partition 0 writes the (empty) file
+    job = str(uuid.uuid4())
+    compression = spark.conf.get('spark.sql.parquet.compression.codec', 'snappy')
+    write = functools.partial(_part_writer.write_partition, schema, root, job, int(row_group_size_mb * 2 ** 20),
+                              compression)
+    with materialize_dataset(spark, 'file://' + root, schema, row_group_size_mb):
+        try:
+            _native.dataset_commit(root, job, rows.mapPartitionsWithIndex(write).collect())
+        except BaseException:
+            _native.dataset_abort(root, job)
+            raise
 
 
 def _write_common_metadata(fs, handle):

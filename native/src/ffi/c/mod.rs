@@ -4,10 +4,12 @@
 mod metadata;
 mod reader;
 mod schema;
+mod writer;
 
 pub use metadata::*;
 pub use reader::*;
 pub use schema::*;
+pub use writer::*;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};

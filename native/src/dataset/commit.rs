@@ -1,0 +1,121 @@
+//! The commit protocol of datasets written by Python workers into a local file system.
+//!
+//! Tasks write `<root>/_temporary/<job>/part-<partition>-attempt-<attempt>.parquet`
+//! ([`part_path`]); once every task succeeded the driver moves them to
+//! `<root>/part-<partition>-<job>-c000.parquet` and creates `_SUCCESS` ([`commit`]); a failed job
+//! removes its staging folder ([`abort`]), so no data file of it is left.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use super::store;
+use crate::error::{Error, Result};
+
+const TEMPORARY: &str = "_temporary";
+const SUCCESS: &str = "_SUCCESS";
+
+/// The local directory of a dataset URL: a `file:` URL or a plain path (made absolute). Other
+/// schemes are `Value` errors.
+pub fn local_root(url: &str) -> Result<PathBuf> {
+    let parsed = match Url::parse(url) {
+        Ok(parsed) => parsed,
+        Err(_) => store::to_url(url)?,
+    };
+    if parsed.scheme() != "file" {
+        return Err(Error::value(format!(
+            "the Python-worker writer writes local paths only, not '{url}'; \
+             petastorm.jvm.write_dataset streams to any Hadoop FileSystem"
+        )));
+    }
+    parsed.to_file_path().map_err(|()| Error::value(format!("'{url}' is not a local path")))
+}
+
+fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
+    Error::io(format!("cannot {what} '{}': {e}", path.display()))
+}
+
+/// Applies Spark's save mode `mode` (case-insensitive) to `root`: `overwrite` deletes it, `append`
+/// keeps it, `ignore` and `error` (`errorifexists`, `default`) act when it exists. Returns whether
+/// to write (false: `ignore` and `root` exists).
+pub fn prepare(root: &Path, mode: &str) -> Result<bool> {
+    let exists = root.try_exists().map_err(|e| io_error("inspect", root, e))?;
+    match mode.to_ascii_lowercase().as_str() {
+        "overwrite" => {
+            if exists {
+                let removed = if root.is_dir() { fs::remove_dir_all(root) } else { fs::remove_file(root) };
+                removed.map_err(|e| io_error("delete", root, e))?;
+            }
+            Ok(true)
+        }
+        "append" => Ok(true),
+        "ignore" => Ok(!exists),
+        "error" | "errorifexists" | "default" if exists => {
+            Err(Error::io(format!("path '{}' already exists (save mode '{mode}')", root.display())))
+        }
+        "error" | "errorifexists" | "default" => Ok(true),
+        _ => Err(Error::value(format!(
+            "unknown save mode '{mode}' (accepted: overwrite, append, ignore, error, errorifexists, default)"
+        ))),
+    }
+}
+
+/// `<root>/_temporary/<job>`; `job` must be a plain file name.
+fn staging(root: &Path, job: &str) -> Result<PathBuf> {
+    if job.is_empty() || job == "." || job == ".." || job.contains('/') {
+        return Err(Error::value(format!("invalid job id '{job}'")));
+    }
+    Ok(root.join(TEMPORARY).join(job))
+}
+
+/// Where the task attempt `attempt` of `job` writes partition `partition`.
+pub fn part_path(root: &Path, job: &str, partition: u32, attempt: u64) -> Result<PathBuf> {
+    Ok(staging(root, job)?.join(format!("part-{partition:05}-attempt-{attempt}.parquet")))
+}
+
+/// Moves the written `parts` (partition, path) of `job` into `root` in partition order, creates
+/// `_SUCCESS` and removes the staging folder. On a failure the files moved so far are removed.
+pub fn commit(root: &Path, job: &str, parts: &[(u32, PathBuf)]) -> Result<()> {
+    let staging = staging(root, job)?;
+    let mut parts: Vec<&(u32, PathBuf)> = parts.iter().collect();
+    parts.sort_by_key(|(partition, _)| *partition);
+    if let Some(w) = parts.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::value(format!("partition {} was written twice", w[0].0)));
+    }
+    let mut moved = Vec::with_capacity(parts.len());
+    let move_all = || {
+        for (partition, path) in parts {
+            let target = root.join(format!("part-{partition:05}-{job}-c000.parquet"));
+            fs::rename(path, &target)
+                .map_err(|e| Error::io(format!("cannot move '{}' to '{}': {e}", path.display(), target.display())))?;
+            moved.push(target);
+        }
+        let success = root.join(SUCCESS);
+        fs::File::create(&success).map(drop).map_err(|e| io_error("create", &success, e))
+    };
+    if let Err(e) = move_all() {
+        moved.iter().for_each(|m| drop(fs::remove_file(m)));
+        return Err(e);
+    }
+    remove_staging(&staging)
+}
+
+/// Removes the staging folder of `job` (and `_temporary` once empty); nothing is committed.
+pub fn abort(root: &Path, job: &str) -> Result<()> {
+    remove_staging(&staging(root, job)?)
+}
+
+fn remove_staging(staging: &Path) -> Result<()> {
+    if let Err(e) = fs::remove_dir_all(staging) {
+        if e.kind() != io::ErrorKind::NotFound {
+            return Err(io_error("delete", staging, e));
+        }
+    }
+    if let Some(temporary) = staging.parent() {
+        // Fails, and is left, while other jobs stage files in it.
+        let _ = fs::remove_dir(temporary);
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The local commit protocol of datasets written by Python workers (`dataset::commit`).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::temp_dir;
+use petastorm_native::dataset::commit::{abort, commit, local_root, part_path, prepare};
+use petastorm_native::error::ErrorKind;
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
+}
+
+/// Writes `text` to the staging file of (`job`, `partition`, `attempt`).
+fn stage(root: &Path, job: &str, partition: u32, attempt: u64, text: &str) -> (u32, PathBuf) {
+    let path = part_path(root, job, partition, attempt).unwrap();
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    (partition, path)
+}
+
+#[test]
+fn local_roots() {
+    assert_eq!(local_root("file:///tmp/a%20b/ds").unwrap(), PathBuf::from("/tmp/a b/ds"));
+    assert_eq!(local_root("file:/tmp/ds").unwrap(), PathBuf::from("/tmp/ds"));
+    assert_eq!(local_root("/tmp/x/../ds").unwrap(), PathBuf::from("/tmp/ds"));
+    assert_eq!(local_root("rel/ds").unwrap(), std::env::current_dir().unwrap().join("rel/ds"));
+    for url in ["hdfs://nn:8020/ds", "s3://bucket/ds"] {
+        let e = local_root(url).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Value);
+        assert!(e.message().contains("writes local paths only"), "{e}");
+        assert!(e.message().contains("petastorm.jvm.write_dataset"), "{e}");
+    }
+    assert_eq!(local_root("file://host/ds").unwrap_err().kind(), ErrorKind::Value);
+    assert_eq!(local_root("").unwrap_err().kind(), ErrorKind::Value);
+}
+
+#[test]
+fn save_modes() {
+    let dir = temp_dir("commit-modes");
+    let root = dir.join("ds");
+    let existing = || {
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("old.parquet"), "old").unwrap();
+    };
+    for mode in ["error", "errorifexists", "default", "ErrorIfExists"] {
+        assert!(prepare(&root, mode).unwrap(), "{mode}");
+    }
+    assert!(prepare(&root, "ignore").unwrap());
+    assert!(prepare(&root, "append").unwrap());
+    assert!(prepare(&root, "overwrite").unwrap());
+
+    existing();
+    let e = prepare(&root, "error").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert!(e.message().contains("already exists") && e.message().contains(&*root.to_string_lossy()), "{e}");
+    assert_eq!(prepare(&root, "default").unwrap_err().kind(), ErrorKind::Io);
+    assert!(!prepare(&root, "ignore").unwrap());
+    assert!(prepare(&root, "append").unwrap());
+    assert_eq!(names(&root), ["old.parquet"]);
+    assert!(prepare(&root, "OVERWRITE").unwrap());
+    assert!(!root.exists());
+
+    fs::write(&root, "a file").unwrap();
+    assert!(prepare(&root, "overwrite").unwrap());
+    assert!(!root.exists());
+
+    let e = prepare(&root, "upsert").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Value);
+    assert!(e.message().contains("'upsert'"), "{e}");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn part_paths_are_staged_per_job() {
+    let root = Path::new("/data/ds");
+    assert_eq!(
+        part_path(root, "job-1", 7, 42).unwrap(),
+        PathBuf::from("/data/ds/_temporary/job-1/part-00007-attempt-42.parquet")
+    );
+    for job in ["", ".", "..", "a/b"] {
+        assert_eq!(part_path(root, job, 0, 0).unwrap_err().kind(), ErrorKind::Value, "{job:?}");
+    }
+}
+
+#[test]
+fn commit_moves_parts_in_partition_order() {
+    let dir = temp_dir("commit");
+    let root = dir.join("ds");
+    let parts =
+        vec![stage(&root, "j1", 2, 9, "two"), stage(&root, "j1", 0, 3, "zero"), stage(&root, "j1", 11, 4, "eleven")];
+    stage(&root, "other", 0, 1, "another job's");
+    commit(&root, "j1", &parts).unwrap();
+    assert_eq!(
+        names(&root),
+        [
+            "_SUCCESS",
+            "_temporary",
+            "part-00000-j1-c000.parquet",
+            "part-00002-j1-c000.parquet",
+            "part-00011-j1-c000.parquet"
+        ]
+    );
+    assert_eq!(fs::read_to_string(root.join("part-00002-j1-c000.parquet")).unwrap(), "two");
+    assert_eq!(fs::read(root.join("_SUCCESS")).unwrap(), b"");
+    assert_eq!(names(&root.join("_temporary")), ["other"]);
+
+    // The last job removes `_temporary`; an empty job commits only `_SUCCESS`.
+    let parts = vec![stage(&root, "other", 0, 1, "another job's")];
+    commit(&root, "other", &parts).unwrap();
+    assert!(!root.join("_temporary").exists());
+    commit(&root, "empty", &[]).unwrap();
+    assert_eq!(names(&root).len(), 5);
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn failed_commits_leave_no_part() {
+    let dir = temp_dir("commit-fail");
+    let root = dir.join("ds");
+    let mut parts = vec![stage(&root, "j", 0, 1, "zero")];
+    parts.push((1, root.join("_temporary/j/missing.parquet")));
+    let e = commit(&root, "j", &parts).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert!(e.message().contains("missing.parquet") && e.message().contains("part-00001-j-c000.parquet"), "{e}");
+    assert_eq!(names(&root), ["_temporary"]);
+
+    let twice = vec![stage(&root, "j", 3, 1, "a"), stage(&root, "j", 3, 2, "b")];
+    assert_eq!(commit(&root, "j", &twice).unwrap_err().kind(), ErrorKind::Value);
+    assert_eq!(names(&root), ["_temporary"]);
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn abort_removes_the_staged_parts() {
+    let dir = temp_dir("commit-abort");
+    let root = dir.join("ds");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(root.join("kept.parquet"), "earlier data").unwrap();
+    stage(&root, "j", 0, 1, "zero");
+    stage(&root, "j", 1, 2, "one");
+    abort(&root, "j").unwrap();
+    assert_eq!(names(&root), ["kept.parquet"]);
+    abort(&root, "j").unwrap(); // nothing staged: no error
+    stage(&root, "j", 0, 1, "zero");
+    stage(&root, "k", 0, 1, "zero");
+    abort(&root, "j").unwrap();
+    assert_eq!(names(&root.join("_temporary")), ["k"]);
+    fs::remove_dir_all(dir).unwrap();
+}
