@@ -10,6 +10,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::metadata::ParquetMetaData;
 use petastorm_native::dataset::writer::{unsupported_field, PartWriter, SharedPartWriter};
+use petastorm_native::schema::column::ImageStruct;
 use petastorm_native::schema::{decode_cell, encode_cell, Unischema};
 use petastorm_native::{ErrorKind, Result};
 
@@ -230,7 +231,8 @@ fn image_structs_are_encoded_into_the_row() {
     )
     .unwrap();
     let mut w = PartWriter::new(s.clone(), 1 << 20, "snappy").unwrap();
-    w.put_image_struct(0, 1, 2, 3, 16, &[10, 20, 30, 40, 50, 60]).unwrap();
+    let image = ImageStruct { height: 1, width: 2, channels: 3, mode: 16, data: &[10, 20, 30, 40, 50, 60] };
+    w.put_image_struct(0, image).unwrap();
     w.end_row().unwrap();
     let (batch, _) = read(w.finish().unwrap().0.into_bytes());
     let t = decode_cell(&s, 0, batch.column(0).as_binary::<i32>().value(0)).unwrap();

@@ -142,10 +142,17 @@ fn array_layout(t: &TensorRef, format: ImageFormat) -> Result<Layout> {
 
 /// Encodes an image; `quality` (1–100) applies to JPEG only.
 pub fn encode(t: &TensorRef, format: ImageFormat, quality: u8) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_into(t, format, quality, &mut out)?;
+    Ok(out)
+}
+
+/// [`encode`], appending to `out` (which gets room for an incompressible image up front).
+pub fn encode_into(t: &TensorRef, format: ImageFormat, quality: u8, out: &mut Vec<u8>) -> Result<()> {
     let layout = array_layout(t, format)?;
     let data = t.c_order_le()?;
     let (w, h) = (layout.width as u32, layout.height as u32);
-    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
+    out.reserve(data.len() + data.len() / 64 + 1024);
     match format {
         ImageFormat::Png => {
             let color = match (layout.channels, layout.sample) {
@@ -154,7 +161,7 @@ pub fn encode(t: &TensorRef, format: ImageFormat, quality: u8) -> Result<Vec<u8>
                 (_, 1) => ExtendedColorType::Rgb8,
                 _ => ExtendedColorType::Rgb16,
             };
-            PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+            PngEncoder::new_with_quality(&mut *out, CompressionType::Fast, FilterType::Adaptive)
                 .write_image(&data, w, h, color)
                 .map_err(|e| Error::internal(format!("PNG encoding failed: {e}")))?;
         }
@@ -164,7 +171,7 @@ pub fn encode(t: &TensorRef, format: ImageFormat, quality: u8) -> Result<Vec<u8>
             } else {
                 jpeg_encoder::ColorType::Rgb
             };
-            let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+            let mut encoder = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
             encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
             encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
             // `array_layout` keeps JPEG sides within u16.
@@ -173,7 +180,7 @@ pub fn encode(t: &TensorRef, format: ImageFormat, quality: u8) -> Result<Vec<u8>
                 .map_err(|e| Error::internal(format!("JPEG encoding failed: {e}")))?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// What the field allows: channels and sample size fixed, height and width possibly open.

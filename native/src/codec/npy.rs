@@ -23,10 +23,19 @@ const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 /// As in NumPy, an array flagged Fortran-ordered whose layout is also C-contiguous (at most
 /// one dimension above 1, or empty) is written with `'fortran_order': False`.
 pub fn encode(t: &TensorRef) -> Result<Vec<u8>> {
-    t.check_len()?;
-    let mut out = header(t.dtype, t.shape, t.fortran_order, t.data.len());
-    out.extend_from_slice(t.data);
+    let mut out = Vec::new();
+    encode_into(t, &mut out)?;
     Ok(out)
+}
+
+/// [`encode`], appending to `out`.
+pub fn encode_into(t: &TensorRef, out: &mut Vec<u8>) -> Result<()> {
+    t.check_len()?;
+    let header = header(t.dtype, t.shape, t.fortran_order, 0);
+    out.reserve(header.len() + t.data.len());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(t.data);
+    Ok(())
 }
 
 /// The bytes `numpy.save` writes before the data of an array of this dtype, shape and order

@@ -17,7 +17,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
-use crate::schema::{self, Codec, Unischema};
+use crate::schema::column::{encode_image_struct_into, encode_values_into, ImageStruct};
+use crate::schema::{cell, Codec, Unischema};
 use column::{Column, Value};
 pub use sink::Sink;
 
@@ -145,7 +146,7 @@ impl PartWriter {
         self.put(index, Some(Value::Bytes(value)))
     }
 
-    /// Encodes elements for codec field `index` ([`schema::column::encode_values`]) and puts the cell.
+    /// Encodes elements for codec field `index` ([`crate::schema::column::encode_values`]) and puts the cell.
     pub fn put_values(
         &mut self,
         index: usize,
@@ -153,37 +154,26 @@ impl PartWriter {
         shape: Option<&[usize]>,
         data: &[u8],
     ) -> Result<()> {
-        let cell = schema::column::encode_values(&self.schema, index, dtype, shape, data);
-        self.put_encoded(index, cell)
+        self.put_encoded(index, |schema, out| encode_values_into(schema, index, (dtype, shape, data), out))
     }
 
     /// Checks and encodes a NumPy value for codec field `index` as `dict_to_spark_row` does
-    /// ([`schema::cell::encode_cell`]: `dtype` is NumPy's `dtype.str`) and puts the cell.
+    /// ([`cell::encode_cell`]: `dtype` is NumPy's `dtype.str`) and puts the cell.
     pub fn put_array(&mut self, index: usize, dtype: &str, shape: &[usize], fortran: bool, data: &[u8]) -> Result<()> {
-        let cell = schema::cell::encode_cell(&self.schema, index, dtype, shape, fortran, data);
-        self.put_encoded(index, cell)
+        self.put_encoded(index, |schema, out| cell::encode_cell_into(schema, index, (dtype, shape, fortran, data), out))
     }
 
-    /// Encodes a Spark image struct for codec field `index` ([`schema::column::encode_image_struct`])
+    /// Encodes a Spark image struct for codec field `index` ([`crate::schema::column::encode_image_struct`])
     /// and puts the cell.
-    pub fn put_image_struct(
-        &mut self,
-        index: usize,
-        height: i64,
-        width: i64,
-        channels: i64,
-        mode: i64,
-        data: &[u8],
-    ) -> Result<()> {
-        let cell = schema::column::encode_image_struct(&self.schema, index, height, width, channels, mode, data);
-        self.put_encoded(index, cell)
+    pub fn put_image_struct(&mut self, index: usize, image: ImageStruct) -> Result<()> {
+        self.put_encoded(index, |schema, out| encode_image_struct_into(schema, index, image, out))
     }
 
-    fn put_encoded(&mut self, index: usize, cell: Result<Vec<u8>>) -> Result<()> {
-        match cell {
-            Ok(cell) => self.put_bytes(index, &cell),
-            Err(e) => Err(self.discard_row(e)),
-        }
+    /// Puts the cell `encode` appends straight into field `index`'s column (no copy of the cell).
+    fn put_encoded(&mut self, index: usize, encode: impl FnOnce(&Unischema, &mut Vec<u8>) -> Result<()>) -> Result<()> {
+        let (schema, columns) = (&self.schema, &mut self.columns);
+        let put = schema.field(index).and_then(|_| columns[index].put_with(self.buffered, |out| encode(schema, out)));
+        put.map_err(|e| self.discard_row(e))
     }
 
     fn put(&mut self, index: usize, value: Option<Value>) -> Result<()> {

@@ -35,17 +35,31 @@ pub fn encode_cell(
     fortran: bool,
     data: &[u8],
 ) -> Result<Vec<u8>> {
-    let field = schema.field(field_index)?;
-    encode(field, dtype, shape, fortran, data).map_err(|e| e.context(format_args!("field '{}'", field.name)))
+    let mut out = Vec::new();
+    encode_cell_into(schema, field_index, (dtype, shape, fortran, data), &mut out)?;
+    Ok(out)
 }
 
-fn encode(field: &Field, dtype: &str, shape: &[usize], fortran: bool, data: &[u8]) -> Result<Vec<u8>> {
+/// A NumPy value as [`encode_cell`] takes it: `dtype.str`, shape, Fortran order, raw elements.
+pub type NumpyValue<'a> = (&'a str, &'a [usize], bool, &'a [u8]);
+
+/// [`encode_cell`], appending the cell to `out` (nothing for scalar-column fields). On an error
+/// `out` may hold part of a cell: the caller drops it.
+pub fn encode_cell_into(schema: &Unischema, field_index: usize, value: NumpyValue, out: &mut Vec<u8>) -> Result<()> {
+    let field = schema.field(field_index)?;
+    encode(field, value, out).map_err(|e| e.context(format_args!("field '{}'", field.name)))
+}
+
+fn encode(field: &Field, (dtype, shape, fortran, data): NumpyValue, out: &mut Vec<u8>) -> Result<()> {
     let array = || check_array(field, dtype, shape, fortran, data);
     match field.codec {
-        None | Some(Codec::Scalar { .. }) => check_scalar(field, dtype, shape).map(|()| Vec::new()),
-        Some(Codec::Ndarray) => codec::npy::encode(&array()?),
-        Some(Codec::CompressedNdarray) => codec::npz::encode(&array()?),
-        Some(Codec::CompressedImage { format, quality }) => codec::image::encode(&array()?, format, quality),
+        None | Some(Codec::Scalar { .. }) => check_scalar(field, dtype, shape),
+        Some(Codec::Ndarray) => codec::npy::encode_into(&array()?, out),
+        Some(Codec::CompressedNdarray) => {
+            out.extend_from_slice(&codec::npz::encode(&array()?)?); // a zip cannot start mid-buffer
+            Ok(())
+        }
+        Some(Codec::CompressedImage { format, quality }) => codec::image::encode_into(&array()?, format, quality, out),
     }
 }
 

@@ -2,7 +2,8 @@
 //! Spark `image` structs (BGR), and the decoded forms Spark SQL can hold (arrays of Spark's
 //! signed/float types, image structs). Used by the JVM's `petastorm.sql.functions`.
 
-use super::{encode_cell, Field, FieldDType, SparkType, Unischema};
+use super::cell::encode_cell_into;
+use super::{Field, FieldDType, SparkType, Unischema};
 use crate::codec::cast::{cast, check_count};
 use crate::codec::pixels::{self, Order, Pixels};
 use crate::codec::{fmt_shape, Tensor};
@@ -51,7 +52,9 @@ pub fn resolve_shape(field: &Field, count: usize, given: Option<&[usize]>) -> Re
     let known: usize = field.shape.iter().flatten().product();
     let shape: Vec<usize> = match open {
         0 => field.shape.iter().flatten().copied().collect(),
-        1 if known > 0 && count.is_multiple_of(known) => field.shape.iter().map(|d| d.unwrap_or(count / known)).collect(),
+        1 if known > 0 && count.is_multiple_of(known) => {
+            field.shape.iter().map(|d| d.unwrap_or(count / known)).collect()
+        }
         1 => {
             return Err(Error::value(format!(
                 "{count} values do not fill shape {}",
@@ -79,18 +82,27 @@ pub fn encode_values(
     shape: Option<&[usize]>,
     data: &[u8],
 ) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_values_into(schema, index, (dtype, shape, data), &mut out)?;
+    Ok(out)
+}
+
+/// Column elements as [`encode_values`] takes them: dtype (`None`: the field's), shape, raw bytes.
+pub type ColumnValues<'a> = (Option<&'a str>, Option<&'a [usize]>, &'a [u8]);
+
+/// [`encode_values`], appending the cell to `out` (part of a cell may be left on an error).
+pub fn encode_values_into(schema: &Unischema, index: usize, values: ColumnValues, out: &mut Vec<u8>) -> Result<()> {
     let field = array_field(schema, index)?;
-    in_field(field, encode_values_of(schema, index, field, dtype, shape, data))
+    in_field(field, encode_values_of(schema, index, field, values, out))
 }
 
 fn encode_values_of(
     schema: &Unischema,
     index: usize,
     field: &Field,
-    dtype: Option<&str>,
-    shape: Option<&[usize]>,
-    data: &[u8],
-) -> Result<Vec<u8>> {
+    (dtype, shape, data): ColumnValues,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let target = fixed_dtype(field.dtype);
     let source = match dtype {
         Some(d) => ArrayDType::parse(d)?,
@@ -111,7 +123,7 @@ fn encode_values_of(
         )));
     }
     let shape = resolve_shape(field, data.len() / dtype.itemsize, shape)?;
-    encode_cell(schema, index, &dtype.descr(), &shape, false, &data)
+    encode_cell_into(schema, index, (&dtype.descr(), &shape, false, &data), out)
 }
 
 /// Encodes a Spark `image` struct (BGR/BGRA/gray bytes, see `codec::pixels`) for field
@@ -126,8 +138,25 @@ pub fn encode_image_struct(
     mode: i64,
     data: &[u8],
 ) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_image_struct_into(schema, index, ImageStruct { height, width, channels, mode, data }, &mut out)?;
+    Ok(out)
+}
+
+/// The members of a Spark `image` struct that [`encode_image_struct`] reads.
+pub struct ImageStruct<'a> {
+    pub height: i64,
+    pub width: i64,
+    pub channels: i64,
+    pub mode: i64,
+    pub data: &'a [u8],
+}
+
+/// [`encode_image_struct`], appending the cell to `out` (part of a cell may be left on an error).
+pub fn encode_image_struct_into(schema: &Unischema, index: usize, image: ImageStruct, out: &mut Vec<u8>) -> Result<()> {
+    let ImageStruct { height, width, channels, mode, data } = image;
     let field = array_field(schema, index)?;
-    let encode = || {
+    let mut encode = || {
         if field.dtype != FieldDType::UInt8 {
             return Err(Error::value(format!("Spark images are uint8, but the field is {}", field.dtype.name())));
         }
@@ -148,7 +177,7 @@ pub fn encode_image_struct(
         if field.shape.len() == 3 {
             shape.push(channels);
         }
-        encode_cell(schema, index, "|u1", &shape, false, &rgb)
+        encode_cell_into(schema, index, ("|u1", &shape, false, &rgb), out)
     };
     in_field(field, encode())
 }
@@ -186,7 +215,9 @@ fn spark_dtype(t: SparkType) -> Option<ArrayDType> {
 pub fn decode_values(schema: &Unischema, index: usize, cell: &[u8]) -> Result<Tensor> {
     let element = decoded_element_type(schema, index)?;
     let t = super::decode_cell(schema, index, cell)?;
-    let Some(to) = spark_dtype(element) else { return Ok(t) };
+    let Some(to) = spark_dtype(element) else {
+        return Ok(t);
+    };
     if to == t.dtype {
         return Ok(t);
     }
@@ -223,6 +254,7 @@ pub fn decode_image_struct(schema: &Unischema, index: usize, cell: &[u8]) -> Res
 mod tests {
     use super::*;
     use crate::codec::image;
+    use crate::schema::encode_cell;
 
     fn schema() -> Unischema {
         Unischema::from_json(

@@ -126,8 +126,9 @@ impl Values {
     /// The values as an Arrow array with `nulls`, leaving them empty.
     fn take_array(&mut self, nulls: Option<NullBuffer>) -> Result<ArrayRef> {
         let offsets = |o: &mut Vec<i32>| OffsetBuffer::new(ScalarBuffer::from(mem::replace(o, vec![0])));
-        // The next batch will likely be as large: reserve that much instead of growing by doubling.
-        let data = |d: &mut Vec<u8>| Buffer::from_vec(mem::replace(d, Vec::with_capacity(d.len())));
+        // The next batch will likely be about as large: reserve that much and some (a batch ends after
+        // the row that crosses its size, so it may hold a row more), instead of growing by copying.
+        let data = |d: &mut Vec<u8>| Buffer::from_vec(mem::replace(d, Vec::with_capacity(d.len() + d.len() / 2)));
         let array: ArrayRef = match self {
             Values::Bool(v) => Arc::new(BooleanArray::new(mem::take(v).into(), nulls)),
             Values::Int8(v) => Arc::new(Int8Array::new(mem::take(v).into(), nulls)),
@@ -200,6 +201,38 @@ impl Column {
             }
         }
         self.valid.push(value.is_some());
+        Ok(())
+    }
+
+    /// Appends the cell of row `row` of a binary column that `write` appends to the column's data
+    /// in place (no copy of the cell); on an error nothing of it is kept.
+    pub(super) fn put_with(&mut self, row: usize, write: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+        if self.rows() > row {
+            return Err(Error::value(format!("field '{}' was already put in this row", self.name)));
+        }
+        let Values::Binary(offsets, data) = &mut self.values else {
+            let message =
+                format!("field '{}': cannot store an encoded cell in a {} column", self.name, self.spark_type);
+            return Err(Error::type_error(message));
+        };
+        let start = data.len();
+        let end = write(data).and_then(|()| {
+            i32::try_from(data.len()).map_err(|_| {
+                Error::value(format!(
+                    "field '{}': a cell of {} bytes is too large for one batch",
+                    self.name,
+                    data.len() - start
+                ))
+            })
+        });
+        match end {
+            Ok(end) => offsets.push(end),
+            Err(e) => {
+                data.truncate(start);
+                return Err(e);
+            }
+        }
+        self.valid.push(true);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use super::writer::writer_arg;
 use super::{call, decode_with, jni_error, schema_arg, string_arg, with_bytes_arg};
 use crate::error::{Error, Result};
 use crate::ffi::api;
-use crate::schema::column;
+use crate::schema::column::{self, ImageStruct};
 
 /// An optional `long[]` shape (`null`: none).
 fn shape_arg(env: &mut JNIEnv, shape: &JLongArray) -> Result<Option<Vec<usize>>> {
@@ -83,7 +83,10 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_encodeImageStruct<'l>(
         let (h, w, c, m) = (height.into(), width.into(), n_channels.into(), mode.into());
         let cell = with_bytes_arg(env, &data, "data", |data| match writer {
             0 => column::encode_image_struct(schema_arg(schema)?, index, h, w, c, m, data).map(Some),
-            handle => writer_arg(handle)?.with(|wr| wr.put_image_struct(index, h, w, c, m, data)).map(|()| None),
+            handle => {
+                let image = ImageStruct { height: h, width: w, channels: c, mode: m, data };
+                writer_arg(handle)?.with(|wr| wr.put_image_struct(index, image)).map(|()| None)
+            }
         })?;
         cell_or_null(env, cell)
     })
