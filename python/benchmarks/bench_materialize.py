@@ -207,6 +207,7 @@ def measure(label, case, rows, repeat, upstream_python, work, photos):
                case, str(rows), url, label.split()[-1], str(PARTITIONS)] + ([str(photos)] if photos else [])
     best = None
     for _ in range(repeat):
+        os.sync()  # the previous run's files are on disk, not being written back during this one
         result = _run(cmd, env)
         if result is not None:
             rate = result['rows'] / result['seconds']
