@@ -172,26 +172,27 @@ def _c_str(text):
     return text.encode('utf-8')
 
 
-class SchemaHandle(object):
-    """Owns one native schema (``pst_schema_parse``); freed by a finalizer or :meth:`close`."""
+class _OwnedHandle(object):
+    """Owns one native handle: freed by ``pst_<kind>_free`` from a finalizer or :meth:`close`
+    (idempotent; also on leaving a ``with`` block)."""
 
     __slots__ = ('_ptr', '_finalizer', '__weakref__')
+    _KIND = None  # 'schema', 'writer': the C functions' prefix
 
-    def __init__(self, unischema_json):
-        cdll = lib()
+    def _own(self, open_name, *args):
         ptr = c_void_p()
-        _call('schema_parse', _c_str(unischema_json), byref(ptr))
+        _call(open_name, *(args + (byref(ptr),)))
         self._ptr = ptr.value
-        self._finalizer = weakref.finalize(self, cdll.pst_schema_free, ptr.value)
+        self._finalizer = weakref.finalize(self, getattr(lib(), 'pst_{}_free'.format(self._KIND)), ptr.value)
 
     @property
     def ptr(self):
         if not self._finalizer.alive:
-            raise ValueError('the native schema handle is closed')
+            raise ValueError('the native {} handle is closed'.format(self._KIND))
         return self._ptr
 
     def close(self):
-        """Frees the native schema now; idempotent."""
+        """Frees the native object now; idempotent."""
         self._finalizer()
 
     def __enter__(self):
@@ -199,6 +200,16 @@ class SchemaHandle(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+class SchemaHandle(_OwnedHandle):
+    """Owns one native schema (``pst_schema_parse``)."""
+
+    __slots__ = ()
+    _KIND = 'schema'
+
+    def __init__(self, unischema_json):
+        self._own('schema_parse', _c_str(unischema_json))
 
     def to_json(self):
         return _bytes_result('schema_to_json', self.ptr).decode('utf-8')
@@ -283,27 +294,18 @@ def schema_from_metadata(file_bytes):
 # ---------------------------------------------------------------------------------------------
 # Part files written by Python workers (``pst_writer_*``, ``pst_dataset_*``).
 
-class NativeWriter(object):
+class NativeWriter(_OwnedHandle):
     """Owns one native Parquet part-file writer (``pst_writer_open``) writing a new local file.
 
     Put the cells of a row by field index (:meth:`put`, :meth:`put_array`), :meth:`end_row`, and
     :meth:`finish` at the end. :meth:`close` (also leaving a ``with`` block, or a finalizer) frees
     the writer, finished or not; it is idempotent. An unfinished file is left for the caller to delete."""
 
-    __slots__ = ('_ptr', '_finalizer', '__weakref__')
+    __slots__ = ()
+    _KIND = 'writer'
 
     def __init__(self, schema_handle, path, row_group_bytes, compression):
-        cdll = lib()
-        ptr = c_void_p()
-        _call('writer_open', schema_handle.ptr, _c_str(path), int(row_group_bytes), _c_str(compression), byref(ptr))
-        self._ptr = ptr.value
-        self._finalizer = weakref.finalize(self, cdll.pst_writer_free, ptr.value)
-
-    @property
-    def ptr(self):
-        if not self._finalizer.alive:
-            raise ValueError('the native writer is closed')
-        return self._ptr
+        self._own('writer_open', schema_handle.ptr, _c_str(path), int(row_group_bytes), _c_str(compression))
 
     def put(self, index, value):
         """Puts a scalar into field ``index`` of the current row: ``None``, ``bool``, ``int``, ``float``,
@@ -340,16 +342,6 @@ class NativeWriter(object):
         rows, row_groups = c_uint64(), c_uint64()
         _call('writer_finish', self.ptr, byref(rows), byref(row_groups))
         return rows.value, row_groups.value
-
-    def close(self):
-        """Frees the writer now; idempotent."""
-        self._finalizer()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def dataset_local_root(url):
