@@ -75,6 +75,21 @@ class NativeDatasetWriteTest {
     assertTrue(files.forall(rowGroups(_) >= 1))
   }
 
+  @Test def streamsToOtherFileSystems(): Unit = withDir { dir =>
+    // the local disk under another scheme: the native writer hands its bytes to the Hadoop stream
+    val url = "streamfs://" + new File(dir, "ds").toURI.getPath
+    val (data, df) = input(30, 2)
+    DatasetWriter.writeDataset(df, url, schema, 1, "overwrite", Map("m" -> col("m_shape")))
+    assertTrue(new File(dir, "ds/_SUCCESS").exists())
+    assertEquals(2, dataFiles(new File(dir, "ds")).size)
+    val back = spark.read.parquet(new File(dir, "ds").toURI.toString)
+      .select(col("id"), decode(col("m"), schema, "m")).collect().sortBy(_.getInt(0))
+    assertEquals(data.map(_.getInt(0)), back.map(_.getInt(0)).toSeq)
+    back.zip(data).foreach { case (r, d) =>
+      assertEquals(d.getAs[Array[Byte]](2).map(b => (b & 0xff).toShort).toSeq, r.getSeq[Short](1))
+    }
+  }
+
   @Test def cutsRowGroupsBySize(): Unit = withDir { dir =>
     val url = new File(dir, "ds").toURI.toString
     val big = Unischema("Big", Seq(UnischemaField("id", "int64", Seq(), ScalarCodec(LongType)),
@@ -177,8 +192,17 @@ object NativeDatasetWriteTest {
       .config("spark.ui.enabled", "false")
       .config("spark.driver.host", "127.0.0.1")
       .config("spark.driver.bindAddress", "127.0.0.1")
+      .config("spark.hadoop.fs.streamfs.impl", classOf[StreamingLocalFileSystem].getName)
+      .config("spark.hadoop.fs.streamfs.impl.disable.cache", "true")
       .getOrCreate()
   }
 
   @AfterClass def stop(): Unit = if (session != null) session.stop()
+}
+
+/** The local file system under the scheme `streamfs`, which the native writer does not write itself. */
+class StreamingLocalFileSystem extends org.apache.hadoop.fs.RawLocalFileSystem {
+  override def getScheme: String = "streamfs"
+
+  override def getUri: java.net.URI = java.net.URI.create("streamfs:///")
 }
