@@ -47,6 +47,10 @@ _SIGNATURES = {
     'pst_writer_hadoop_conf': (c_int32, [c_int64] + _OUT_BYTES),
     'pst_parquet_footer_len': (c_int32, [c_char_p, POINTER(c_uint64)]),
     'pst_is_data_file': (c_int32, [c_char_p, POINTER(c_int32)]),
+    'pst_cache_key': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_cache_denied_class': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_cache_marker': (c_int32, [c_char_p, c_uint64, c_char_p] + _OUT_BYTES),
+    'pst_cache_check_marker': (c_int32, [c_char_p, c_size_t, c_char_p, c_char_p, POINTER(c_int64)]),
     'pst_common_metadata': (c_int32, [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p),
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
@@ -276,6 +280,31 @@ def is_data_file(rel_path):
     out = c_int32()
     _call('is_data_file', _c_str(rel_path), byref(out))
     return bool(out.value)
+
+
+def cache_key(inputs):
+    """The persistent converter-cache key (hex) of its inputs (a dict, see ``spark._persistent``)."""
+    return _bytes_result('cache_key', _c_str(json.dumps(inputs))).decode('ascii')
+
+
+def cache_denied_class(plan_json):
+    """The simple name of a class that keeps a plan (its ``toJSON``) out of the cache, or ``''``."""
+    return _bytes_result('cache_denied_class', _c_str(plan_json)).decode('utf-8')
+
+
+def cache_marker(key, rows, files):
+    """A cache marker's bytes for ``rows`` rows in ``files`` (``[(relative path, length)]``)."""
+    return _bytes_result('cache_marker', _c_str(key), int(rows), _c_str(json.dumps([list(f) for f in files])))
+
+
+def cache_check_marker(marker, key, files):
+    """The row count of a reusable cache directory (its marker's bytes, the data files present as
+    ``[(relative path, length)]``), or -1 when the marker is not for ``key`` or the files differ."""
+    marker = bytes(marker)
+    out = c_int64()
+    _call('cache_check_marker', marker, len(marker), _c_str(key), _c_str(json.dumps([list(f) for f in files])),
+          byref(out))
+    return out.value
 
 
 def parquet_footer_len(tail8):

@@ -119,7 +119,8 @@ def test_reused_across_sessions_only_when_complete(spark, persistent, monkeypatc
     assert len(names(parent)) == 3
 
     # a marker for another key, or a file missing, and the directory is not reused
-    marker.write_text(marker.read_text().replace('"key": "', '"key": "0'))
+    content = json.loads(marker.read_text())
+    marker.write_text(json.dumps(dict(content, key='0' + content['key'])))
     new_session(monkeypatch)
     c3 = make_spark_converter(df)
     assert c3.cache_dir_url != c1.cache_dir_url

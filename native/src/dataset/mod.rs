@@ -2,6 +2,7 @@
 //! predicates, decoding to Arrow, pipeline), the part-file writer and the local commit protocol.
 
 pub mod commit;
+pub mod converter_cache;
 mod footer_kv;
 pub mod metadata;
 

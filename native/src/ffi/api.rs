@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::dataset::metadata;
+use crate::dataset::{converter_cache, metadata};
 use crate::error::{Error, Result, KIND_TABLE};
 use crate::schema::{validate_row, Unischema};
 
@@ -60,4 +60,21 @@ pub fn error_table() -> String {
 
 fn parse_json<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| Error::value(format!("invalid {what} JSON: {e}")))
+}
+
+/// The persistent converter-cache key of key inputs as JSON ([`converter_cache::KeyInputs`]).
+pub fn cache_key(inputs_json: &str) -> Result<String> {
+    Ok(converter_cache::key(&parse_json(inputs_json, "converter cache key inputs")?))
+}
+
+/// A converter-cache marker for `files_json` (`[[relative path, length], ...]`).
+pub fn cache_marker(key: &str, rows: u64, files_json: &str) -> Result<Vec<u8>> {
+    Ok(converter_cache::marker(key, rows, &parse_json::<Vec<(String, u64)>>(files_json, "marker files")?))
+}
+
+/// The row count of a reusable cache directory (its marker's bytes, the data files present as
+/// `[[relative path, length], ...]`), or -1 when the marker is not for `key` or the files differ.
+pub fn cache_check_marker(marker: &[u8], key: &str, present_json: &str) -> Result<i64> {
+    let present: Vec<(String, u64)> = parse_json(present_json, "present files")?;
+    Ok(converter_cache::check_marker(marker, key, &present)?.map_or(-1, |rows| rows as i64))
 }

@@ -4,36 +4,23 @@ A converted DataFrame is reused by a later session when a cache directory under 
 a marker file (:data:`MARKER`, written only after Spark committed the write) whose key equals the
 DataFrame's key, and whose listed Parquet files are all there with their sizes.
 
-The key is the SHA-256 of a text built from JVM calls only, so the Scala converter
-(``petastorm.spark.SparkDatasetConverter``) computes the same key for the same plan::
+The key is computed by the native library (``dataset::converter_cache``: the key text, its
+SHA-256, the marker's format) from inputs gathered with JVM calls only, the same calls as the Scala
+converter (``petastorm.spark.SparkDatasetConverter``) makes, so both compute the same key for the
+same plan and reuse each other's caches.
 
-    petastorm-converter-cache-v1
-    spark=<spark version>
-    timeZone=<spark.sql.session.timeZone>
-    ansi=<spark.sql.ansi.enabled>
-    rowGroupSizeBytes=<n>
-    compression=<codec>
-    dtype=<float32|float64|none>
-    schema=<analyzed plan's schema as JSON>
-    plan:
-    <canonicalized analyzed plan, verbose tree string, no field truncation>
-    files:
-    <input file URL>\\t<length>\\t<modification time ms>     (one line per input file, sorted)
-
-Only plans whose result is a function of that text are eligible: deterministic, no user code
+Only plans whose result is a function of those inputs are eligible: deterministic, no user code
 (UDFs, typed lambdas, pandas functions), no subqueries, and every leaf a file-based relation
 (``spark.read`` of files or tables over files), ``Range`` or ``OneRowRelation``. Others
 (``createDataFrame`` from local data or RDDs, JDBC, streams...) are converted as usual, but not
 persisted for reuse.
 """
-import hashlib
-import json
 import logging
-import re
+
+from petastorm import _native
 
 logger = logging.getLogger(__name__)
 
-KEY_FORMAT = 'petastorm-converter-cache-v1'
 MARKER = '_petastorm_converter_complete'
 
 _LEAVES = {
@@ -44,12 +31,6 @@ _FILE_RELATION = 'org.apache.spark.sql.execution.datasources.LogicalRelation'
 _HADOOP_FS_RELATION = 'org.apache.spark.sql.execution.datasources.HadoopFsRelation'
 _V2_RELATION = 'org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation'
 _FILE_TABLE = 'org.apache.spark.sql.execution.datasources.v2.FileTable'
-# simple class names (anywhere in the plan's JSON) that carry user code, or plans the key cannot see
-_DENIED = re.compile(r'UDF|UDAF|UDTF|Udf|PythonFunction|ScalaAggregator|Pandas|Arrow'
-                     r'|MapElements|MapPartitions|AppendColumns|MapGroups|CoGroup|TypedFilter|ObjectToObject'
-                     r'|ScriptTransformation|Subquery|ListQuery|^Exists$|LogicalRDD|ExternalRDD|LocalRelation'
-                     r'|Streaming|Stateful|WithState')
-_CLASS = re.compile(r'"class"\s*:\s*"([^"]+)"')
 
 
 def _seq(jseq):
@@ -69,32 +50,12 @@ def ineligible_reason(jvm, plan):
                 continue
             if name not in _LEAVES:
                 return 'it reads from {}'.format(name.rsplit('.', 1)[-1])
-        for name in set(_CLASS.findall(plan.toJSON())):
-            simple = name.rsplit('.', 1)[-1].split('$')[0]
-            if _DENIED.search(simple):
-                return 'the plan holds {}'.format(simple)
+        denied = _native.cache_denied_class(plan.toJSON())
+        if denied:
+            return 'the plan holds {}'.format(denied)
     except Exception as e:  # a plan we can't inspect is not persisted
         return 'the plan could not be inspected ({})'.format(e)
     return None
-
-
-def key_text(spark, plan, input_files, row_group_size_bytes, compression_codec, dtype):
-    """The text hashed into the key (see the module docstring); ``input_files`` is a sorted list of
-    ``(url, length, mtime)``."""
-    conf = spark._jsparkSession.conf()
-    lines = [KEY_FORMAT,
-             'spark=' + spark._jsparkSession.version(),
-             'timeZone=' + conf.get('spark.sql.session.timeZone'),
-             'ansi=' + conf.get('spark.sql.ansi.enabled'),
-             'rowGroupSizeBytes=' + str(int(row_group_size_bytes)),
-             'compression=' + compression_codec,
-             'dtype=' + (dtype or 'none'),
-             'schema=' + plan.schema().json(),
-             'plan:',
-             plan.canonicalized().treeString(True, False, 2147483647, False).rstrip('\n'),
-             'files:']
-    lines += ['{}\t{}\t{}'.format(url, length, mtime) for url, length, mtime in input_files]
-    return '\n'.join(lines) + '\n'
 
 
 def persistent_key(spark, df, fs, row_group_size_bytes, compression_codec, dtype):
@@ -105,16 +66,22 @@ def persistent_key(spark, df, fs, row_group_size_bytes, compression_codec, dtype
     if reason is not None:
         logger.info('Not using the persistent converter cache for this DataFrame: %s.', reason)
         return None
-    files = sorted(str(u) for u in df._jdf.inputFiles())
-    fingerprints = [(u,) + fs.status(u) for u in files]
-    text = key_text(spark, plan, fingerprints, row_group_size_bytes, compression_codec, dtype)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+    conf = spark._jsparkSession.conf()
+    inputs = {'spark': spark._jsparkSession.version(),
+              'timeZone': conf.get('spark.sql.session.timeZone'),
+              'ansi': conf.get('spark.sql.ansi.enabled'),
+              'rowGroupSizeBytes': int(row_group_size_bytes),
+              'compression': compression_codec,
+              'dtype': dtype,
+              'schema': plan.schema().json(),
+              'plan': plan.canonicalized().treeString(True, False, 2147483647, False),
+              'files': [[u] + list(fs.status(u)) for u in (str(u) for u in df._jdf.inputFiles())]}
+    return _native.cache_key(inputs)
 
 
 def marker_bytes(key, rows, files):
-    """The marker's JSON: the key, the row count and ``[relative path, length]`` of every file."""
-    return json.dumps({'format': KEY_FORMAT, 'key': key, 'rows': int(rows),
-                       'files': [[rel, int(length)] for rel, length in files]}, sort_keys=True).encode('utf-8')
+    """The marker's bytes: the key, the row count and ``[relative path, length]`` of every file."""
+    return _native.cache_marker(key, rows, files)
 
 
 def check_marker(fs, dir_url, key):
@@ -124,13 +91,9 @@ def check_marker(fs, dir_url, key):
         data = fs.read_bytes(dir_url + '/' + MARKER)
         if data is None:
             return None
-        marker = json.loads(data.decode('utf-8'))
-        if marker.get('format') != KEY_FORMAT or marker.get('key') != key:
-            return None
-        files = sorted((str(rel), int(length)) for rel, length in marker['files'])
-        if fs.list_parquet_files(dir_url) != files or not files:
-            return None
-        return int(marker['rows']), files
+        files = fs.list_parquet_files(dir_url)
+        rows = _native.cache_check_marker(data, key, files)
+        return None if rows < 0 else (rows, files)
     except Exception as e:  # an unreadable or foreign marker is never reused
         logger.warning('Ignoring converter cache %s: %r', dir_url, e)
         return None

@@ -1,11 +1,13 @@
 //! The C ABI used by Python through ctypes (`docs/ffi.md`): status codes, a thread-local
 //! last error, bytes handed out as boxed slices, opaque handles.
 
+mod converter_cache;
 mod metadata;
 mod reader;
 mod schema;
 mod writer;
 
+pub use converter_cache::*;
 pub use metadata::*;
 pub use reader::*;
 pub use schema::*;

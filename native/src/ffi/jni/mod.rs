@@ -2,6 +2,7 @@
 //! conversion, schema handles as `long`, and errors thrown as their kind's Java class.
 
 mod column;
+mod converter_cache;
 mod metadata;
 mod schema;
 mod writer;

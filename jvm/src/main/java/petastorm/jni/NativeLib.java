@@ -193,4 +193,16 @@ public final class NativeLib {
 
     /** Diagnostics: panics in Rust; the guard turns it into {@code PetastormException("panic: " + message)}. */
     public static native void panicProbe(String message);
+
+    /** The persistent converter-cache key (hex) of key inputs as JSON (see docs/ffi.md). */
+    public static native String cacheKey(String inputsJson);
+
+    /** The simple name of a class that keeps a plan (its {@code toJSON}) out of the cache; null when none. */
+    public static native String cacheDeniedClass(String planJson);
+
+    /** A cache marker's bytes for {@code rows} rows in {@code filesJson} ({@code [[relative path, length], ...]}). */
+    public static native byte[] cacheMarker(String key, long rows, String filesJson);
+
+    /** The row count of a reusable cache directory (its marker, the data files present as JSON), or -1. */
+    public static native long cacheCheckMarker(byte[] marker, String key, String presentJson);
 }

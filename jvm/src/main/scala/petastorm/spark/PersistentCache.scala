@@ -1,56 +1,33 @@
 package petastorm.spark
 
-import java.nio.charset.StandardCharsets
-import java.security.MessageDigest
-
 import com.fasterxml.jackson.databind.ObjectMapper
 import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.Path
-import org.apache.spark.sql.{DataFrame, SparkSession}
+import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, OneRowRelation, Range}
 import org.apache.spark.sql.execution.datasources.{HadoopFsRelation, LogicalRelation}
 import org.apache.spark.sql.execution.datasources.v2.{DataSourceV2Relation, FileTable}
 
-import scala.jdk.CollectionConverters._
 import scala.util.control.NonFatal
 
 import petastorm.etl.DatasetFiles
+import petastorm.jni.NativeLib
 
 /**
  * The opt-in persistent converter cache (`petastorm.spark.converter.persistentCache=true`), shared
- * with Python's `petastorm.spark._persistent`: the same key text (built from the same JVM calls),
- * the same marker file, so a cache written from either language is reused by the other.
+ * with Python's `petastorm.spark._persistent`: both gather the same inputs with the same JVM calls;
+ * the key text, its hash, the classes that keep a plan out and the marker file are the native
+ * library's (`dataset::converter_cache`), so a cache written from either language is reused by the other.
  *
- * Key: SHA-256 of
- * {{{
- * petastorm-converter-cache-v1
- * spark=<version>
- * timeZone=<spark.sql.session.timeZone>
- * ansi=<spark.sql.ansi.enabled>
- * rowGroupSizeBytes=<n>
- * compression=<codec>
- * dtype=<float32|float64|none>
- * schema=<analyzed schema JSON>
- * plan:
- * <canonicalized analyzed plan, verbose tree string, no field truncation>
- * files:
- * <input file URL>\t<length>\t<modification time ms>   (sorted)
- * }}}
  * Only deterministic plans without user code or subqueries whose leaves are file relations,
  * `Range` or `OneRowRelation` are eligible. The marker (`_petastorm_converter_complete`) is
  * written after the Spark write committed; a directory is reused only when the marker's key
  * matches and every Parquet file it lists is there with its length.
  */
 private[spark] object PersistentCache {
-  val KeyFormat = "petastorm-converter-cache-v1"
   val Marker = "_petastorm_converter_complete"
 
   private val mapper = new ObjectMapper()
-  private val ClassField = "\"class\"\\s*:\\s*\"([^\"]+)\"".r
-  private val Denied = ("UDF|UDAF|UDTF|Udf|PythonFunction|ScalaAggregator|Pandas|Arrow" +
-    "|MapElements|MapPartitions|AppendColumns|MapGroups|CoGroup|TypedFilter|ObjectToObject" +
-    "|ScriptTransformation|Subquery|ListQuery|^Exists$|LogicalRDD|ExternalRDD|LocalRelation" +
-    "|Streaming|Stateful|WithState").r
 
   /** Why `plan` can't be persisted; `None` when it can. */
   def ineligibleReason(plan: LogicalPlan): Option[String] =
@@ -62,60 +39,48 @@ private[spark] object PersistentCache {
         case _: Range | _: OneRowRelation => false
         case _ => true
       }
-      badLeaf.map(l => s"it reads from ${l.getClass.getSimpleName}").orElse {
-        ClassField.findAllMatchIn(plan.toJSON).map(_.group(1)).toSet
-          .map((n: String) => n.substring(n.lastIndexOf('.') + 1).takeWhile(_ != '$'))
-          .find(s => Denied.findFirstIn(s).isDefined)
-          .map(s => s"the plan holds $s")
-      }
+      badLeaf.map(l => s"it reads from ${l.getClass.getSimpleName}")
+        .orElse(Option(NativeLib.cacheDeniedClass(plan.toJSON)).map(s => s"the plan holds $s"))
     } catch {
       case NonFatal(e) => Some(s"the plan could not be inspected ($e)")
     }
 
-  /** The text hashed into the key; `files` are sorted `(url, length, mtime)`. */
-  def keyText(spark: SparkSession, plan: LogicalPlan, files: Seq[(String, Long, Long)],
-              rowGroupSizeBytes: Long, codec: String, dtype: Option[String]): String = {
-    val lines = Seq(
-      KeyFormat,
-      "spark=" + spark.version,
-      "timeZone=" + spark.conf.get("spark.sql.session.timeZone"),
-      "ansi=" + spark.conf.get("spark.sql.ansi.enabled"),
-      "rowGroupSizeBytes=" + rowGroupSizeBytes,
-      "compression=" + codec,
-      "dtype=" + dtype.getOrElse("none"),
-      "schema=" + plan.schema.json,
-      "plan:",
-      plan.canonicalized.treeString(verbose = true, addSuffix = false, maxFields = Int.MaxValue,
-        printOperatorId = false).replaceAll("\n+$", ""),
-      "files:") ++ files.map { case (u, len, mtime) => s"$u\t$len\t$mtime" }
-    lines.mkString("\n") + "\n"
-  }
-
-  /** The persistent key of `df` with these options, or `None` when the plan is not eligible. */
+  /** The persistent key of `df` with these options, or why the plan is not eligible. */
   def key(df: DataFrame, conf: Configuration, rowGroupSizeBytes: Long, codec: String,
           dtype: Option[String]): Either[String, String] = {
     val plan = df.queryExecution.analyzed
     ineligibleReason(plan) match {
       case Some(reason) => Left(reason)
       case None =>
-        val files = df.inputFiles.toSeq.sorted.map { u =>
+        val spark = df.sparkSession
+        val inputs = mapper.createObjectNode()
+          .put("spark", spark.version)
+          .put("timeZone", spark.conf.get("spark.sql.session.timeZone"))
+          .put("ansi", spark.conf.get("spark.sql.ansi.enabled"))
+          .put("rowGroupSizeBytes", rowGroupSizeBytes)
+          .put("compression", codec)
+          .put("dtype", dtype.orNull)
+          .put("schema", plan.schema.json)
+          .put("plan", plan.canonicalized.treeString(verbose = true, addSuffix = false, maxFields = Int.MaxValue,
+            printOperatorId = false))
+        val files = inputs.putArray("files")
+        df.inputFiles.foreach { u =>
           val p = new Path(u)
           val st = p.getFileSystem(conf).getFileStatus(p)
-          (u, st.getLen, st.getModificationTime)
+          files.addArray().add(u).add(st.getLen).add(st.getModificationTime)
         }
-        val text = keyText(df.sparkSession, plan, files, rowGroupSizeBytes, codec, dtype)
-        val digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8))
-        Right(digest.map(b => f"${b & 0xff}%02x").mkString)
+        Right(NativeLib.cacheKey(mapper.writeValueAsString(inputs)))
     }
   }
 
-  def markerJson(key: String, rows: Long, files: Seq[(String, Long)]): Array[Byte] = {
-    val root = mapper.createObjectNode()
-    root.put("format", KeyFormat).put("key", key).put("rows", rows)
-    val list = root.putArray("files")
+  private def filesJson(files: Seq[(String, Long)]): String = {
+    val list = mapper.createArrayNode()
     files.foreach { case (rel, len) => list.addArray().add(rel).add(len) }
-    mapper.writeValueAsBytes(root)
+    mapper.writeValueAsString(list)
   }
+
+  def markerJson(key: String, rows: Long, files: Seq[(String, Long)]): Array[Byte] =
+    NativeLib.cacheMarker(key, rows, filesJson(files))
 
   /** `(rows, files)` when `dirUrl` holds a complete write for `key`, else `None`. */
   def checkMarker(conf: Configuration, dirUrl: String, key: String): Option[(Long, Seq[(String, Long)])] =
@@ -124,11 +89,9 @@ private[spark] object PersistentCache {
       val fs = path.getFileSystem(conf)
       if (!fs.exists(path) || fs.getFileStatus(path).getLen > (1 << 20)) return None
       val in = fs.open(path)
-      val node = try mapper.readTree(in.readAllBytes()) finally in.close()
-      if (node.path("format").asText() != KeyFormat || node.path("key").asText() != key) return None
-      val files = node.path("files").elements().asScala.map(f => (f.get(0).asText(), f.get(1).asLong())).toSeq.sorted
-      if (files.isEmpty || CacheFs.listParquetFiles(conf, dirUrl) != files) None
-      else Some((node.path("rows").asLong(), files))
+      val marker = try in.readAllBytes() finally in.close()
+      val files = CacheFs.listParquetFiles(conf, dirUrl)
+      Some(NativeLib.cacheCheckMarker(marker, key, filesJson(files))).filter(_ >= 0).map(rows => (rows, files))
     } catch {
       case NonFatal(e) =>
         SparkDatasetConverter.log.warn(s"Ignoring converter cache $dirUrl: $e")

@@ -1,0 +1,68 @@
+//! JNI: the persistent converter cache's key and marker (`dataset::converter_cache`).
+
+use jni::objects::{JByteArray, JClass, JString};
+use jni::sys::{jbyteArray, jlong, jstring};
+use jni::JNIEnv;
+
+use super::{bytes_arg, call, jni_error, string_arg};
+use crate::dataset::converter_cache;
+use crate::error::Error;
+use crate::ffi::api;
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_cacheKey<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    inputs_json: JString<'l>,
+) -> jstring {
+    call(&mut env, |env| {
+        let key = api::cache_key(&string_arg(env, &inputs_json, "inputsJson")?)?;
+        env.new_string(key).map_err(jni_error)
+    })
+    .into_raw()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_cacheDeniedClass<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    plan_json: JString<'l>,
+) -> jstring {
+    call(&mut env, |env| match converter_cache::denied_class(&string_arg(env, &plan_json, "planJson")?) {
+        Some(name) => env.new_string(name).map_err(jni_error),
+        None => Ok(JString::default()),
+    })
+    .into_raw()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_cacheMarker<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    key: JString<'l>,
+    rows: jlong,
+    files_json: JString<'l>,
+) -> jbyteArray {
+    call(&mut env, |env| {
+        let rows = u64::try_from(rows).map_err(|_| Error::value(format!("negative row count {rows}")))?;
+        let key = string_arg(env, &key, "key")?;
+        let marker = api::cache_marker(&key, rows, &string_arg(env, &files_json, "filesJson")?)?;
+        env.byte_array_from_slice(&marker).map_err(jni_error)
+    })
+    .into_raw()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_cacheCheckMarker<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    marker: JByteArray<'l>,
+    key: JString<'l>,
+    present_json: JString<'l>,
+) -> jlong {
+    call(&mut env, |env| {
+        let marker = bytes_arg(env, &marker, "marker")?;
+        let key = string_arg(env, &key, "key")?;
+        api::cache_check_marker(&marker, &key, &string_arg(env, &present_json, "presentJson")?)
+    })
+}
