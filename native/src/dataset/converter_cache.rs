@@ -174,7 +174,10 @@ mod tests {
         let plan = |classes: &[&str]| {
             classes.iter().map(|c| format!(r#"{{"class": "{c}", "num-children": 0}}"#)).collect::<Vec<_>>().join(",")
         };
-        let ok = plan(&["org.apache.spark.sql.catalyst.plans.logical.Project", "org.apache.spark.sql.catalyst.plans.logical.Range"]);
+        let ok = plan(&[
+            "org.apache.spark.sql.catalyst.plans.logical.Project",
+            "org.apache.spark.sql.catalyst.plans.logical.Range",
+        ]);
         assert_eq!(denied_class(&format!("[{ok}]")), None);
         for (class, simple) in [
             ("org.apache.spark.sql.catalyst.expressions.ScalaUDF", "ScalaUDF"),
@@ -197,7 +200,10 @@ mod tests {
         assert_eq!(check_marker(&bytes, "k", &present).unwrap(), Some(12));
         assert_eq!(check_marker(&bytes, "other", &present).unwrap(), None);
         assert_eq!(check_marker(&bytes, "k", &present[..1]).unwrap(), None);
-        assert_eq!(check_marker(&bytes, "k", &[("part-0.parquet".into(), 5), ("part-1.parquet".into(), 8)]).unwrap(), None);
+        assert_eq!(
+            check_marker(&bytes, "k", &[("part-0.parquet".into(), 5), ("part-1.parquet".into(), 8)]).unwrap(),
+            None
+        );
         assert_eq!(check_marker(&marker("k", 0, &[]), "k", &[]).unwrap(), None);
         assert!(check_marker(b"{not json", "k", &present).is_err());
     }

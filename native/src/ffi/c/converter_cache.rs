@@ -20,7 +20,11 @@ pub unsafe extern "C" fn pst_cache_key(inputs_json: *const c_char, out: *mut *mu
 /// # Safety
 /// `plan_json` is a NUL-terminated string; `out`/`out_len` are valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn pst_cache_denied_class(plan_json: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+pub unsafe extern "C" fn pst_cache_denied_class(
+    plan_json: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
     status(|| {
         let denied = converter_cache::denied_class(str_arg(plan_json, "plan_json")?);
         write_bytes(out, out_len, denied.unwrap_or_default())
@@ -39,7 +43,9 @@ pub unsafe extern "C" fn pst_cache_marker(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
-    status(|| write_bytes(out, out_len, api::cache_marker(str_arg(key, "key")?, rows, str_arg(files_json, "files_json")?)?))
+    status(|| {
+        write_bytes(out, out_len, api::cache_marker(str_arg(key, "key")?, rows, str_arg(files_json, "files_json")?)?)
+    })
 }
 
 /// The row count of a reusable cache directory, or -1 (see `api::cache_check_marker`).
