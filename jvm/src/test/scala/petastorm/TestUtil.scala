@@ -3,6 +3,8 @@ package petastorm
 import java.io.File
 import java.nio.file.{Files, Path}
 
+import org.apache.spark.sql.SparkSession
+
 import scala.util.Try
 
 object TestUtil {
@@ -13,6 +15,15 @@ object TestUtil {
   def nativeLib: File = new File(sys.props.getOrElse("petastorm.native.lib", "../target/release/libpetastorm_native.so"))
 
   def tempDir(prefix: String): Path = Files.createTempDirectory(prefix)
+
+  /** A `local[2]` session on the loopback interface, without UI, with 2 shuffle partitions and `conf`. */
+  def localSpark(appName: String, conf: (String, String)*): SparkSession = {
+    val base = Seq("spark.ui.enabled" -> "false", "spark.driver.host" -> "127.0.0.1",
+      "spark.driver.bindAddress" -> "127.0.0.1", "spark.sql.shuffle.partitions" -> "2")
+    (base ++ conf).foldLeft(SparkSession.builder().master("local[2]").appName(appName)) {
+      case (b, (k, v)) => b.config(k, v)
+    }.getOrCreate()
+  }
 
   def deleteRecursively(f: File): Unit = {
     if (f.isDirectory) Option(f.listFiles()).foreach(_.foreach(deleteRecursively))

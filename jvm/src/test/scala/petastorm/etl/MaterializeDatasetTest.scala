@@ -96,14 +96,7 @@ object MaterializeDatasetTest {
   def spark: SparkSession = session
 
   @BeforeClass def start(): Unit = {
-    session = SparkSession.builder()
-      .master("local[2]")
-      .appName("petastorm-native-jvm-tests")
-      .config("spark.ui.enabled", "false")
-      .config("spark.driver.host", "127.0.0.1")
-      .config("spark.driver.bindAddress", "127.0.0.1")
-      .config("spark.sql.shuffle.partitions", "2")
-      .getOrCreate()
+    session = localSpark("petastorm-native-jvm-tests")
   }
 
   @AfterClass def stop(): Unit = if (session != null) session.stop()

@@ -186,15 +186,9 @@ object NativeDatasetWriteTest {
   def spark: SparkSession = session
 
   @BeforeClass def start(): Unit = {
-    session = SparkSession.builder()
-      .master("local[2]")
-      .appName("petastorm-native-write-tests")
-      .config("spark.ui.enabled", "false")
-      .config("spark.driver.host", "127.0.0.1")
-      .config("spark.driver.bindAddress", "127.0.0.1")
-      .config("spark.hadoop.fs.streamfs.impl", classOf[StreamingLocalFileSystem].getName)
-      .config("spark.hadoop.fs.streamfs.impl.disable.cache", "true")
-      .getOrCreate()
+    session = localSpark("petastorm-native-write-tests",
+      "spark.hadoop.fs.streamfs.impl" -> classOf[StreamingLocalFileSystem].getName,
+      "spark.hadoop.fs.streamfs.impl.disable.cache" -> "true")
   }
 
   @AfterClass def stop(): Unit = if (session != null) session.stop()

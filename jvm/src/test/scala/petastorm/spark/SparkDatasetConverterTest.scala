@@ -206,14 +206,7 @@ object SparkDatasetConverterTest {
   def spark: SparkSession = session
 
   @BeforeClass def start(): Unit = {
-    session = SparkSession.builder()
-      .master("local[2]")
-      .appName("petastorm-native-converter-tests")
-      .config("spark.ui.enabled", "false")
-      .config("spark.driver.host", "127.0.0.1")
-      .config("spark.driver.bindAddress", "127.0.0.1")
-      .config("spark.sql.shuffle.partitions", "2")
-      .getOrCreate()
+    session = localSpark("petastorm-native-converter-tests")
   }
 
   @AfterClass def stop(): Unit = {

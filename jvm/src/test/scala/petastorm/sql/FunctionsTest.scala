@@ -237,14 +237,7 @@ object FunctionsTest {
   def data: DataFrame = df
 
   @BeforeClass def start(): Unit = {
-    session = SparkSession.builder()
-      .master("local[2]")
-      .appName("petastorm-native-sql-functions-tests")
-      .config("spark.ui.enabled", "false")
-      .config("spark.driver.host", "127.0.0.1")
-      .config("spark.driver.bindAddress", "127.0.0.1")
-      .config("spark.sql.shuffle.partitions", "2")
-      .getOrCreate()
+    session = localSpark("petastorm-native-sql-functions-tests")
     val types = StructType(Seq(
       StructField("id", LongType), StructField("m", ArrayType(IntegerType)),
       StructField("v", ArrayType(ArrayType(ArrayType(DoubleType)))), StructField("raw", BinaryType),
