@@ -6,7 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::temp_dir;
-use petastorm_native::dataset::commit::{abort, commit, local_root, part_path, prepare};
+use petastorm_native::dataset::commit::{
+    abort, commit, committed_part, local_root, part_path, prepare, save_action, staging_dir, staging_part, SaveAction,
+};
 use petastorm_native::error::ErrorKind;
 
 /// The names in `dir`, sorted.
@@ -153,4 +155,23 @@ fn abort_removes_the_staged_parts() {
     abort(&root, "j").unwrap();
     assert_eq!(names(&root.join("_temporary")), ["k"]);
     fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_rules_the_jvm_applies_are_the_local_ones() {
+    let action = |mode, exists| save_action(mode, exists).unwrap();
+    assert_eq!(action("Overwrite", true), SaveAction::ReplaceThenWrite);
+    assert_eq!(action("overwrite", false), SaveAction::Write);
+    assert_eq!(action("append", true), SaveAction::Write);
+    assert_eq!(action("ignore", true), SaveAction::Skip);
+    assert_eq!(action("ignore", false), SaveAction::Write);
+    for mode in ["error", "errorifexists", "default"] {
+        assert_eq!(action(mode, true), SaveAction::RefuseExisting);
+        assert_eq!(action(mode, false), SaveAction::Write);
+    }
+    assert!(save_action("upsert", false).unwrap_err().message().contains("'upsert'"));
+    assert_eq!(staging_dir("j").unwrap(), "_temporary/j");
+    assert_eq!(staging_part("j", 3, 7).unwrap(), "_temporary/j/part-00003-attempt-7.parquet");
+    assert_eq!(committed_part("j", 3), "part-00003-j-c000.parquet");
+    assert!(staging_dir("../x").is_err());
 }

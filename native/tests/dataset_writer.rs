@@ -9,7 +9,7 @@ use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::metadata::ParquetMetaData;
-use petastorm_native::dataset::writer::{unsupported_field, PartWriter, SharedPartWriter};
+use petastorm_native::dataset::writer::{unsupported_field, PartWriter, SharedPartWriter, Sink};
 use petastorm_native::schema::column::ImageStruct;
 use petastorm_native::schema::{decode_cell, encode_cell, Unischema};
 use petastorm_native::{ErrorKind, Result};
@@ -27,6 +27,18 @@ const SCHEMA: &str = r#"{"name": "WriterSchema", "fields": [
  {"name": "d", "dtype": "float64", "shape": [], "codec": {"type": "scalar", "spark_type": "double"}},
  {"name": "label", "dtype": "str", "shape": [], "nullable": true, "codec": {"type": "scalar", "spark_type": "string"}},
  {"name": "raw", "dtype": "bytes", "shape": [], "nullable": true, "codec": {"type": "scalar", "spark_type": "binary"}}]}"#;
+
+/// Everything a sink still holds, as one buffer.
+fn drained(mut sink: Sink) -> Vec<u8> {
+    let mut all = Vec::new();
+    loop {
+        let chunk = sink.take_chunk();
+        if chunk.is_empty() {
+            return all;
+        }
+        all.extend_from_slice(&chunk);
+    }
+}
 
 fn schema() -> Unischema {
     Unischema::from_json(SCHEMA).unwrap()
@@ -94,7 +106,7 @@ fn rows_round_trip_with_spark_types_and_row_groups() {
         }
     }
     let (rest, rows, row_groups) = w.finish().unwrap();
-    file.extend(rest.into_bytes());
+    file.extend(drained(rest));
     assert_eq!(rows, n as u64);
 
     let (batch, meta) = read(file);
@@ -192,7 +204,7 @@ fn large_rows_cut_batches_and_row_groups_by_bytes() {
     let (file, rows, row_groups) = w.finish().unwrap();
     // Batches of a row group's worth (3 MiB): each batch fills a row group.
     assert_eq!((rows, row_groups), (20, 7));
-    let (batch, meta) = read(file.into_bytes());
+    let (batch, meta) = read(drained(file));
     let group_rows: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
     assert_eq!(group_rows, [3, 3, 3, 3, 3, 3, 2]);
     assert_eq!(batch.column(1).as_binary::<i32>().value(19), blob.as_slice());
@@ -214,7 +226,7 @@ fn compression_names_are_sparks() {
         w.put_values(1, None, None, &vec![9; 128 * 256 * 3]).unwrap();
         w.put_values(2, None, Some(&[1, 128, 30, 1]), &[1; 128 * 30]).unwrap();
         w.end_row().unwrap();
-        let (_, meta) = read(w.finish().unwrap().0.into_bytes());
+        let (_, meta) = read(drained(w.finish().unwrap().0));
         let codec = format!("{:?}", meta.row_group(0).column(0).compression());
         assert!(codec.starts_with(expected), "{name}: {codec}");
     }
@@ -234,7 +246,7 @@ fn image_structs_are_encoded_into_the_row() {
     let image = ImageStruct { height: 1, width: 2, channels: 3, mode: 16, data: &[10, 20, 30, 40, 50, 60] };
     w.put_image_struct(0, image).unwrap();
     w.end_row().unwrap();
-    let (batch, _) = read(w.finish().unwrap().0.into_bytes());
+    let (batch, _) = read(drained(w.finish().unwrap().0));
     let t = decode_cell(&s, 0, batch.column(0).as_binary::<i32>().value(0)).unwrap();
     assert_eq!(t.data, [30, 20, 10, 60, 50, 40]);
 }
@@ -283,7 +295,7 @@ fn bad_cells_are_errors_naming_the_field_and_discard_the_row() {
 
     let (file, rows, _) = w.finish().unwrap();
     assert_eq!(rows, 2);
-    let (batch, _) = read(file.into_bytes());
+    let (batch, _) = read(drained(file));
     let ids = batch.column(0).as_primitive::<Int32Type>();
     assert_eq!(ids.values().to_vec(), [0, 2]);
     assert_eq!(batch.column(5).as_primitive::<Int16Type>().values().to_vec(), [0, -2]);
@@ -317,7 +329,7 @@ fn an_unended_row_fails_finish() {
 fn zero_rows_make_a_valid_file_with_the_schema() {
     let (file, rows, row_groups) = PartWriter::new(schema(), 1, "snappy").unwrap().finish().unwrap();
     assert_eq!((rows, row_groups), (0, 0));
-    let (batch, meta) = read(file.into_bytes());
+    let (batch, meta) = read(drained(file));
     assert_eq!((batch.num_rows(), meta.num_row_groups()), (0, 0));
     assert_eq!(batch.schema().fields().len(), 11);
     assert_eq!(batch.schema().field(1).data_type(), &DataType::Binary);
@@ -381,7 +393,7 @@ fn compressed_cells_are_stored_without_a_second_codec() {
     w.put_values(1, None, None, &vec![9; 128 * 256 * 3]).unwrap();
     w.put_values(2, None, Some(&[1, 128, 30, 1]), &[1; 128 * 30]).unwrap();
     w.end_row().unwrap();
-    let (_, meta) = read(w.finish().unwrap().0.into_bytes());
+    let (_, meta) = read(drained(w.finish().unwrap().0));
     let codecs: Vec<String> = meta.row_group(0).columns().iter().map(|c| format!("{:?}", c.compression())).collect();
     assert_eq!(codecs, ["SNAPPY", "UNCOMPRESSED", "SNAPPY"], "id, PNG image1, NPY other_data");
 }

@@ -31,7 +31,7 @@ pub fn encode(t: &TensorRef) -> Result<Vec<u8>> {
 /// [`encode`], appending to `out`.
 pub fn encode_into(t: &TensorRef, out: &mut Vec<u8>) -> Result<()> {
     t.check_len()?;
-    let header = header(t.dtype, t.shape, t.fortran_order, 0);
+    let header = header(t.dtype, t.shape, t.fortran_order);
     out.reserve(header.len() + t.data.len());
     out.extend_from_slice(&header);
     out.extend_from_slice(t.data);
@@ -39,9 +39,9 @@ pub fn encode_into(t: &TensorRef, out: &mut Vec<u8>) -> Result<()> {
 }
 
 /// The bytes `numpy.save` writes before the data of an array of this dtype, shape and order
-/// (magic, version, padded header), with room reserved for `data_len` more bytes. Every cell of
+/// (magic, version, padded header). Every cell of
 /// a fixed-shape field starts with the same header, which lets readers skip parsing it.
-pub fn header(dtype: ArrayDType, shape: &[usize], fortran_order: bool, data_len: usize) -> Vec<u8> {
+pub fn header(dtype: ArrayDType, shape: &[usize], fortran_order: bool) -> Vec<u8> {
     let fortran = fortran_order && !is_c_contiguous(shape);
     let shape_text = fmt_shape(shape.iter().map(|d| Some(*d)));
     let mut header = format!(
@@ -54,13 +54,12 @@ pub fn header(dtype: ArrayDType, shape: &[usize], fortran_order: bool, data_len:
         let digits = dim.to_string().len();
         header.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
     }
-    preamble(&header, data_len)
+    preamble(&header)
 }
 
 /// Magic, version, header length and the header padded with spaces and `\n` so the data
 /// starts at a multiple of [`ALIGN`]; version 2.0 when the length does not fit 16 bits.
-/// Reserves room for `data_len` more bytes.
-fn preamble(header: &str, data_len: usize) -> Vec<u8> {
+fn preamble(header: &str) -> Vec<u8> {
     let text_len = header.len() + 1; // the final '\n'
     let padded = |len_field: usize| {
         let unpadded = MAGIC.len() + 2 + len_field + text_len;
@@ -71,7 +70,7 @@ fn preamble(header: &str, data_len: usize) -> Vec<u8> {
         Err(_) => (2, (padded(4) as u32).to_le_bytes().to_vec()),
     };
     let total = MAGIC.len() + 2 + len_bytes.len() + padded(len_bytes.len());
-    let mut out = Vec::with_capacity(total + data_len);
+    let mut out = Vec::with_capacity(total);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[version, 0]);
     out.extend_from_slice(&len_bytes);

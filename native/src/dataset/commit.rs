@@ -1,4 +1,6 @@
-//! The commit protocol of datasets written by Python workers into a local file system.
+//! The commit protocol of datasets written by the native writer: its rules ([`save_action`],
+//! [`staging_dir`], [`staging_part`], [`committed_part`]), which the JVM applies through its
+//! Hadoop FileSystem, and their application to a local file system (Python workers).
 //!
 //! Tasks write `<root>/_temporary/<job>/part-<partition>-attempt-<attempt>.parquet`
 //! ([`part_path`]); once every task succeeded the driver moves them to
@@ -37,42 +39,77 @@ fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
     Error::io(format!("cannot {what} '{}': {e}", path.display()))
 }
 
-/// Applies Spark's save mode `mode` (case-insensitive) to `root`: `overwrite` deletes it, `append`
-/// keeps it, `ignore` and `error` (`errorifexists`, `default`) act when it exists. Returns whether
-/// to write (false: `ignore` and `root` exists).
+/// What Spark's save mode does with a dataset root, given whether it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveAction {
+    Write = 0,
+    /// Delete the existing root first (`overwrite`).
+    ReplaceThenWrite = 1,
+    /// Write nothing (`ignore` and the root exists).
+    Skip = 2,
+    /// Fail: the root exists (`error`, `errorifexists`, `default`).
+    RefuseExisting = 3,
+}
+
+/// The action of save mode `mode` (case-insensitive) on a root that `exists` or not; an unknown
+/// mode is a `Value` error.
+pub fn save_action(mode: &str, exists: bool) -> Result<SaveAction> {
+    Ok(match (mode.to_ascii_lowercase().as_str(), exists) {
+        ("overwrite", true) => SaveAction::ReplaceThenWrite,
+        ("ignore", true) => SaveAction::Skip,
+        ("error" | "errorifexists" | "default", true) => SaveAction::RefuseExisting,
+        ("overwrite" | "append" | "ignore" | "error" | "errorifexists" | "default", _) => SaveAction::Write,
+        _ => {
+            return Err(Error::value(format!(
+                "unknown save mode '{mode}' (accepted: overwrite, append, ignore, error, errorifexists, default)"
+            )))
+        }
+    })
+}
+
+/// Applies save mode `mode` to the local `root`. Returns whether to write (false: `ignore` and
+/// `root` exists); an existing root under `error` is an `Io` error.
 pub fn prepare(root: &Path, mode: &str) -> Result<bool> {
     let exists = root.try_exists().map_err(|e| io_error("inspect", root, e))?;
-    match mode.to_ascii_lowercase().as_str() {
-        "overwrite" => {
-            if exists {
-                let removed = if root.is_dir() { fs::remove_dir_all(root) } else { fs::remove_file(root) };
-                removed.map_err(|e| io_error("delete", root, e))?;
-            }
+    match save_action(mode, exists)? {
+        SaveAction::Write => Ok(true),
+        SaveAction::ReplaceThenWrite => {
+            let removed = if root.is_dir() { fs::remove_dir_all(root) } else { fs::remove_file(root) };
+            removed.map_err(|e| io_error("delete", root, e))?;
             Ok(true)
         }
-        "append" => Ok(true),
-        "ignore" => Ok(!exists),
-        "error" | "errorifexists" | "default" if exists => {
+        SaveAction::Skip => Ok(false),
+        SaveAction::RefuseExisting => {
             Err(Error::io(format!("path '{}' already exists (save mode '{mode}')", root.display())))
         }
-        "error" | "errorifexists" | "default" => Ok(true),
-        _ => Err(Error::value(format!(
-            "unknown save mode '{mode}' (accepted: overwrite, append, ignore, error, errorifexists, default)"
-        ))),
     }
 }
 
-/// `<root>/_temporary/<job>`; `job` must be a plain file name.
-fn staging(root: &Path, job: &str) -> Result<PathBuf> {
+/// `_temporary/<job>`, relative to the dataset root; `job` must be a plain file name.
+pub fn staging_dir(job: &str) -> Result<String> {
     if job.is_empty() || job == "." || job == ".." || job.contains('/') {
         return Err(Error::value(format!("invalid job id '{job}'")));
     }
-    Ok(root.join(TEMPORARY).join(job))
+    Ok(format!("{TEMPORARY}/{job}"))
 }
 
-/// Where the task attempt `attempt` of `job` writes partition `partition`.
+/// Where the task attempt `attempt` of `job` writes partition `partition`, relative to the root.
+pub fn staging_part(job: &str, partition: u32, attempt: u64) -> Result<String> {
+    Ok(format!("{}/part-{partition:05}-attempt-{attempt}.parquet", staging_dir(job)?))
+}
+
+/// The name a committed part file of `job` gets in the dataset root.
+pub fn committed_part(job: &str, partition: u32) -> String {
+    format!("part-{partition:05}-{job}-c000.parquet")
+}
+
+fn staging(root: &Path, job: &str) -> Result<PathBuf> {
+    Ok(root.join(staging_dir(job)?))
+}
+
+/// [`staging_part`] under the local `root`.
 pub fn part_path(root: &Path, job: &str, partition: u32, attempt: u64) -> Result<PathBuf> {
-    Ok(staging(root, job)?.join(format!("part-{partition:05}-attempt-{attempt}.parquet")))
+    Ok(root.join(staging_part(job, partition, attempt)?))
 }
 
 /// Moves the written `parts` (partition, path) of `job` into `root` in partition order, creates
@@ -87,7 +124,7 @@ pub fn commit(root: &Path, job: &str, parts: &[(u32, PathBuf)]) -> Result<()> {
     let mut moved = Vec::with_capacity(parts.len());
     let move_all = || {
         for (partition, path) in parts {
-            let target = root.join(format!("part-{partition:05}-{job}-c000.parquet"));
+            let target = root.join(committed_part(job, *partition));
             fs::rename(path, &target)
                 .map_err(|e| Error::io(format!("cannot move '{}' to '{}': {e}", path.display(), target.display())))?;
             moved.push(target);

@@ -176,7 +176,7 @@ fn fixed_numeric(
     let cell_bytes = size.checked_mul(itemsize).ok_or_else(|| too_big(field))?;
     let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
     let known_header = match (field.codec, field.dtype.array_kind()) {
-        (Some(Codec::Ndarray), Some((kind, Some(width)))) => Some(npy::header(ArrayDType::native(kind, width), shape, false, 0)),
+        (Some(Codec::Ndarray), Some((kind, Some(width)))) => Some(npy::header(ArrayDType::native(kind, width), shape, false)),
         _ => None,
     };
     let mut buffer = MutableBuffer::from_len_zeroed(total);

@@ -39,18 +39,6 @@ impl Sink {
         }
     }
 
-    /// Everything not yet taken, as one buffer.
-    pub fn into_bytes(mut self) -> Vec<u8> {
-        let mut all = Vec::new();
-        loop {
-            let chunk = self.take_chunk();
-            if chunk.is_empty() {
-                return all;
-            }
-            all.extend_from_slice(&chunk);
-        }
-    }
-
     /// Flushes a file sink to the operating system (nothing for chunks).
     pub(super) fn flush_file(&mut self) -> Result<()> {
         self.flush().map_err(|e| Error::io(format!("writing Parquet: {e}")))

@@ -7,20 +7,10 @@ use jni::sys::{jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
 use super::writer::writer_arg;
-use super::{call, decode_with, jni_error, schema_arg, string_arg, with_bytes_arg};
+use super::{call, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
 use crate::error::{Error, Result};
 use crate::ffi::api;
 use crate::schema::column::{self, ImageStruct};
-
-/// An optional `long[]` shape (`null`: none).
-fn shape_arg(env: &mut JNIEnv, shape: &JLongArray) -> Result<Option<Vec<usize>>> {
-    if shape.is_null() {
-        return Ok(None);
-    }
-    let mut dims = vec![0i64; env.get_array_length(shape).map_err(jni_error)? as usize];
-    env.get_long_array_region(shape, 0, &mut dims).map_err(jni_error)?;
-    api::shape(&dims).map(Some)
-}
 
 /// `data[offset..offset + length]`, or a `Value` error when that is not inside `data`.
 fn byte_range(data: &[u8], offset: jint, length: jint) -> Result<&[u8]> {

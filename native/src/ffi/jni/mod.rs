@@ -2,12 +2,13 @@
 //! conversion, schema handles as `long`, and errors thrown as their kind's Java class.
 
 mod column;
+mod commit;
 mod converter_cache;
 mod metadata;
 mod schema;
 mod writer;
 
-use jni::objects::{JByteArray, JObject, JString, JValue, ReleaseMode};
+use jni::objects::{JByteArray, JLongArray, JObject, JString, JValue, ReleaseMode};
 use jni::sys::{jint, jlong, jobject};
 use jni::JNIEnv;
 
@@ -83,6 +84,16 @@ fn with_bytes_arg<T>(env: &mut JNIEnv, a: &JByteArray, what: &str, f: impl FnOnc
     // SAFETY: `jbyte` is `i8`, of `u8`'s size and alignment; the slice lives as long as `elements`.
     let bytes = unsafe { std::slice::from_raw_parts(elements.as_ptr() as *const u8, elements.len()) };
     f(bytes)
+}
+
+/// An optional `long[]` shape (`null`: none).
+fn shape_arg(env: &mut JNIEnv, shape: &JLongArray) -> Result<Option<Vec<usize>>> {
+    if shape.is_null() {
+        return Ok(None);
+    }
+    let mut dims = vec![0i64; env.get_array_length(shape).map_err(jni_error)? as usize];
+    env.get_long_array_region(shape, 0, &mut dims).map_err(jni_error)?;
+    crate::ffi::api::shape(&dims).map(Some)
 }
 
 /// The schema behind a handle from `schemaParse`.

@@ -4,8 +4,8 @@ use jni::objects::{JByteArray, JClass, JLongArray, JString};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{bytes_arg, call, decode_with, jni_error, non_null, schema_arg, string_arg};
-use crate::error::Result;
+use super::{call, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
+use crate::error::{Error, Result};
 use crate::ffi::api;
 use crate::schema::{decode_cell, encode_cell, pickle, Unischema};
 
@@ -103,12 +103,11 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_encodeCell<'l>(
 ) -> jbyteArray {
     call(&mut env, |env| {
         let dtype = string_arg(env, &dtype, "dtype")?;
-        non_null(&shape, "shape")?;
-        let mut dims = vec![0i64; env.get_array_length(&shape).map_err(jni_error)? as usize];
-        env.get_long_array_region(&shape, 0, &mut dims).map_err(jni_error)?;
-        let data = bytes_arg(env, &data, "data")?;
+        let shape = shape_arg(env, &shape)?.ok_or_else(|| Error::value("shape is null"))?;
         let index = api::field_index(field_index.into())?;
-        let cell = encode_cell(schema_arg(schema)?, index, &dtype, &api::shape(&dims)?, fortran_order != 0, &data)?;
+        let cell = with_bytes_arg(env, &data, "data", |data| {
+            encode_cell(schema_arg(schema)?, index, &dtype, &shape, fortran_order != 0, data)
+        })?;
         env.byte_array_from_slice(&cell).map_err(jni_error)
     })
     .into_raw()

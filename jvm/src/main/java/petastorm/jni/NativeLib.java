@@ -205,4 +205,20 @@ public final class NativeLib {
 
     /** The row count of a reusable cache directory (its marker, the data files present as JSON), or -1. */
     public static native long cacheCheckMarker(byte[] marker, String key, String presentJson);
+
+    /**
+     * The native writer's commit protocol: what save mode {@code mode} does with a dataset root that
+     * {@code exists} or not: 0 write, 1 delete the root then write, 2 write nothing, 3 refuse (it exists).
+     * An unknown mode throws.
+     */
+    public static native int datasetSaveAction(String mode, boolean exists);
+
+    /** {@code _temporary/<job>}, relative to the dataset root. */
+    public static native String datasetStagingDir(String job);
+
+    /** Where attempt {@code attempt} of {@code job} writes partition {@code partition}, relative to the root. */
+    public static native String datasetStagingPart(String job, int partition, long attempt);
+
+    /** The name of partition {@code partition}'s committed file of {@code job} in the dataset root. */
+    public static native String datasetCommittedPart(String job, int partition);
 }

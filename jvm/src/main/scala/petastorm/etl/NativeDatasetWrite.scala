@@ -3,6 +3,7 @@ package petastorm.etl
 import java.util.UUID
 
 import org.apache.hadoop.fs.{FSDataOutputStream, FileSystem, Path}
+import org.apache.hadoop.mapreduce.lib.output.FileOutputCommitter
 import org.apache.spark.TaskContext
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Column, DataFrame}
@@ -43,7 +44,7 @@ private[petastorm] object NativeDatasetWrite {
     val fs = root.getFileSystem(hadoopConf)
     if (!prepare(fs, root, mode)) return
     val job = UUID.randomUUID().toString
-    val staging = new Path(root, s"_temporary/$job")
+    val staging = new Path(root, NativeLib.datasetStagingDir(job))
     val conf = new SerializableConfiguration(hadoopConf)
     val compression = spark.conf.get("spark.sql.parquet.compression.codec", "snappy")
     val (rows, expressions) = bound(df, columns ++ shapes.toSeq.map { case (name, c) => c.as(s"$ShapePrefix$name") })
@@ -52,15 +53,15 @@ private[petastorm] object NativeDatasetWrite {
       val parts = rows.mapPartitionsWithIndex { (partition, rows) =>
         if (!rows.hasNext && partition != 0) Iterator.empty // partition 0 writes even when empty: a readable dataset
         else {
-          val path = new Path(staging, f"part-$partition%05d-attempt-${TaskContext.get().taskAttemptId()}.parquet")
+          val path = new Path(root, NativeLib.datasetStagingPart(job, partition, TaskContext.get().taskAttemptId()))
           Iterator(writePart(conf, path, partition, rows, putters(partition), schema, rowGroupBytes, compression))
         }
       }.collect().sortBy(_.partition)
       parts.foreach { p =>
-        val target = new Path(root, f"part-${p.partition}%05d-$job-c000.parquet")
+        val target = new Path(root, NativeLib.datasetCommittedPart(job, p.partition))
         if (!fs.rename(new Path(p.path), target)) throw new java.io.IOException(s"could not move ${p.path} to $target")
       }
-      fs.create(new Path(root, "_SUCCESS"), true).close()
+      fs.create(new Path(root, FileOutputCommitter.SUCCEEDED_FILE_NAME), true).close()
     } finally {
       fs.delete(staging, true)
       val temporary = staging.getParent
@@ -90,20 +91,14 @@ private[petastorm] object NativeDatasetWrite {
     }
   }
 
-  /** Applies the save mode; false when there is nothing to write (`ignore` and the path exists). */
-  private def prepare(fs: FileSystem, root: Path, mode: String): Boolean = {
-    val exists = fs.exists(root)
-    mode.toLowerCase(java.util.Locale.ROOT) match {
-      case "overwrite" => if (exists && !fs.delete(root, true)) throw new java.io.IOException(s"could not delete $root"); true
-      case "append" => true
-      case "ignore" => !exists
-      case "error" | "errorifexists" | "default" =>
-        if (exists) throw new IllegalStateException(s"path $root already exists (save mode '$mode')")
-        true
-      case other => throw new IllegalArgumentException(
-        s"unknown save mode '$other' (accepted: overwrite, append, ignore, error, errorifexists, default)")
+  /** Applies the save mode (the native rule); false when there is nothing to write. */
+  private def prepare(fs: FileSystem, root: Path, mode: String): Boolean =
+    NativeLib.datasetSaveAction(mode, fs.exists(root)) match {
+      case 1 => if (!fs.delete(root, true)) throw new java.io.IOException(s"could not delete $root"); true
+      case 2 => false
+      case 3 => throw new IllegalStateException(s"path $root already exists (save mode '$mode')")
+      case _ => true
     }
-  }
 
   /** Puts one field's value of a row into a native writer's current row. */
   private type Putter = (InternalRow, Long) => Unit
