@@ -242,20 +242,10 @@ fn numpy_class(dtype: FieldDType) -> (&'static str, &'static str) {
     use FieldDType::*;
     let class = match dtype {
         Bool => "bool_",
-        Int8 => "int8",
-        Int16 => "int16",
-        Int32 => "int32",
-        Int64 => "int64",
-        UInt8 => "uint8",
-        UInt16 => "uint16",
-        UInt32 => "uint32",
-        UInt64 => "uint64",
-        Float16 => "float16",
-        Float32 => "float32",
-        Float64 => "float64",
         Str => "str_",
         Bytes => "bytes_",
         Decimal => return ("decimal", "Decimal"),
+        numeric => numeric.name(),
     };
     ("numpy", class)
 }
