@@ -176,6 +176,11 @@ def _c_str(text):
     return text.encode('utf-8')
 
 
+def _dims(shape):
+    """A shape as the C ``int64_t`` array the ABI takes (one element at least, so it is never NULL)."""
+    return (c_int64 * max(len(shape), 1))(*shape)
+
+
 class _OwnedHandle(object):
     """Owns one native handle: freed by ``pst_<kind>_free`` from a finalizer or :meth:`close`
     (idempotent; also on leaving a ``with`` block)."""
@@ -232,9 +237,8 @@ class SchemaHandle(_OwnedHandle):
 
     def encode_cell(self, index, dtype, shape, fortran, data_ptr, data_len):
         """Encodes one cell; returns a ``bytearray`` (empty for scalar and codec-less fields)."""
-        dims = (c_int64 * max(len(shape), 1))(*shape)
-        return _bytes_result('encode_cell', self.ptr, index, _c_str(dtype), dims, len(shape), int(bool(fortran)),
-                             data_ptr, data_len, kind=bytearray)
+        return _bytes_result('encode_cell', self.ptr, index, _c_str(dtype), _dims(shape), len(shape),
+                             int(bool(fortran)), data_ptr, data_len, kind=bytearray)
 
     def decode_cell(self, index, cell):
         """Decodes one binary cell into a new, writable C-ordered ``np.ndarray``."""
@@ -358,8 +362,7 @@ class NativeWriter(_OwnedHandle):
 
     def put_array(self, index, dtype, shape, fortran, data_ptr, data_len):
         """Encodes an array for codec field ``index`` (as :meth:`SchemaHandle.encode_cell`) and puts the cell."""
-        dims = (c_int64 * max(len(shape), 1))(*shape)
-        _call('writer_put_array', self.ptr, index, _c_str(dtype), dims, len(shape), int(bool(fortran)),
+        _call('writer_put_array', self.ptr, index, _c_str(dtype), _dims(shape), len(shape), int(bool(fortran)),
               data_ptr, data_len)
 
     def end_row(self):

@@ -7,7 +7,7 @@ use jni::sys::{jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
 use super::writer::writer_arg;
-use super::{call, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
+use super::{call, call_string, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
 use crate::error::{Error, Result};
 use crate::ffi::api;
 use crate::schema::column::{self, ImageStruct};
@@ -98,11 +98,9 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_decodedElementType<'l>(
     schema: jlong,
     field_index: jint,
 ) -> jstring {
-    call(&mut env, |env| {
-        let t = column::decoded_element_type(schema_arg(schema)?, api::field_index(field_index.into())?)?;
-        env.new_string(t.to_string()).map_err(jni_error)
+    call_string(&mut env, |_| {
+        Ok(column::decoded_element_type(schema_arg(schema)?, api::field_index(field_index.into())?)?.to_string())
     })
-    .into_raw()
 }
 
 #[no_mangle]

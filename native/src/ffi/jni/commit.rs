@@ -5,7 +5,7 @@ use jni::objects::{JClass, JString};
 use jni::sys::{jboolean, jint, jlong, jstring};
 use jni::JNIEnv;
 
-use super::{call, jni_error, string_arg};
+use super::{call, call_string, string_arg};
 use crate::dataset::commit;
 use crate::error::{Error, Result};
 
@@ -29,11 +29,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_datasetStagingDir<'l>(
     _: JClass<'l>,
     job: JString<'l>,
 ) -> jstring {
-    call(&mut env, |env| {
-        let dir = commit::staging_dir(&string_arg(env, &job, "job")?)?;
-        env.new_string(dir).map_err(jni_error)
-    })
-    .into_raw()
+    call_string(&mut env, |env| commit::staging_dir(&string_arg(env, &job, "job")?))
 }
 
 #[no_mangle]
@@ -44,12 +40,10 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_datasetStagingPart<'l>(
     partition: jint,
     attempt: jlong,
 ) -> jstring {
-    call(&mut env, |env| {
+    call_string(&mut env, |env| {
         let attempt = u64::try_from(attempt).map_err(|_| Error::value(format!("invalid attempt {attempt}")))?;
-        let part = commit::staging_part(&string_arg(env, &job, "job")?, partition_arg(partition)?, attempt)?;
-        env.new_string(part).map_err(jni_error)
+        commit::staging_part(&string_arg(env, &job, "job")?, partition_arg(partition)?, attempt)
     })
-    .into_raw()
 }
 
 #[no_mangle]
@@ -59,9 +53,5 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_datasetCommittedPart<'l>(
     job: JString<'l>,
     partition: jint,
 ) -> jstring {
-    call(&mut env, |env| {
-        let name = commit::committed_part(&string_arg(env, &job, "job")?, partition_arg(partition)?);
-        env.new_string(name).map_err(jni_error)
-    })
-    .into_raw()
+    call_string(&mut env, |env| Ok(commit::committed_part(&string_arg(env, &job, "job")?, partition_arg(partition)?)))
 }

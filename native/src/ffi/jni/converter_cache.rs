@@ -4,7 +4,7 @@ use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jbyteArray, jlong, jstring};
 use jni::JNIEnv;
 
-use super::{bytes_arg, call, jni_error, string_arg};
+use super::{bytes_arg, call, call_string, jni_error, string_arg};
 use crate::dataset::converter_cache;
 use crate::error::Error;
 use crate::ffi::api;
@@ -15,11 +15,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_cacheKey<'l>(
     _: JClass<'l>,
     inputs_json: JString<'l>,
 ) -> jstring {
-    call(&mut env, |env| {
-        let key = api::cache_key(&string_arg(env, &inputs_json, "inputsJson")?)?;
-        env.new_string(key).map_err(jni_error)
-    })
-    .into_raw()
+    call_string(&mut env, |env| api::cache_key(&string_arg(env, &inputs_json, "inputsJson")?))
 }
 
 #[no_mangle]
@@ -28,11 +24,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_cacheDeniedClass<'l>(
     _: JClass<'l>,
     plan_json: JString<'l>,
 ) -> jstring {
-    call(&mut env, |env| match converter_cache::denied_class(&string_arg(env, &plan_json, "planJson")?) {
-        Some(name) => env.new_string(name).map_err(jni_error),
-        None => Ok(JString::default()),
-    })
-    .into_raw()
+    call_string(&mut env, |env| Ok(converter_cache::denied_class(&string_arg(env, &plan_json, "planJson")?)))
 }
 
 #[no_mangle]

@@ -4,7 +4,7 @@ use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
 use jni::sys::{jboolean, jbyteArray, jlong, jstring};
 use jni::JNIEnv;
 
-use super::{bytes_arg, call, jni_error, non_null, schema_arg, string_arg};
+use super::{bytes_arg, call, call_string, jni_error, non_null, schema_arg, string_arg};
 use crate::dataset::{discovery, metadata};
 use crate::error::{Error, Result};
 use crate::ffi::api;
@@ -15,7 +15,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_writerHadoopConf<'l>(
     _: JClass<'l>,
     row_group_size_mb: jlong,
 ) -> jstring {
-    call(&mut env, |env| env.new_string(api::writer_hadoop_conf(row_group_size_mb)).map_err(jni_error)).into_raw()
+    call_string(&mut env, |_| Ok(api::writer_hadoop_conf(row_group_size_mb)))
 }
 
 #[no_mangle]
@@ -84,9 +84,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_schemaFromMetadata<'l>(
     _: JClass<'l>,
     file_bytes: JByteArray<'l>,
 ) -> jstring {
-    call(&mut env, |env| {
-        let schema = metadata::schema_from_metadata(&bytes_arg(env, &file_bytes, "fileBytes")?)?;
-        env.new_string(schema.to_json()).map_err(jni_error)
+    call_string(&mut env, |env| {
+        Ok(metadata::schema_from_metadata(&bytes_arg(env, &file_bytes, "fileBytes")?)?.to_json())
     })
-    .into_raw()
 }

@@ -9,7 +9,7 @@ mod schema;
 mod writer;
 
 use jni::objects::{JByteArray, JLongArray, JObject, JString, JValue, ReleaseMode};
-use jni::sys::{jint, jlong, jobject};
+use jni::sys::{jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
 use super::guard;
@@ -40,6 +40,18 @@ fn call<'l, T: Default>(env: &mut JNIEnv<'l>, f: impl FnOnce(&mut JNIEnv<'l>) ->
         }
         T::default()
     })
+}
+
+/// [`call`] for a Java `String` result; `None` (and an error) return null.
+fn call_string<'l, S: Into<Option<String>>>(
+    env: &mut JNIEnv<'l>,
+    f: impl FnOnce(&mut JNIEnv<'l>) -> Result<S>,
+) -> jstring {
+    call(env, |env| match f(env)?.into() {
+        Some(s) => env.new_string(s).map_err(jni_error),
+        None => Ok(JString::default()),
+    })
+    .into_raw()
 }
 
 /// Throws `e` as its kind's class, or as `RuntimeException` when that class is missing.

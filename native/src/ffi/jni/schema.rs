@@ -4,7 +4,7 @@ use jni::objects::{JByteArray, JClass, JLongArray, JString};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{call, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
+use super::{call, call_string, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
 use crate::error::{Error, Result};
 use crate::ffi::api;
 use crate::schema::{decode_cell, encode_cell, pickle, Unischema};
@@ -15,11 +15,7 @@ fn schema_string<'l>(
     handle: jlong,
     f: impl FnOnce(&mut JNIEnv<'l>, &Unischema) -> Result<String>,
 ) -> jstring {
-    call(env, |env| {
-        let s = f(env, schema_arg(handle)?)?;
-        env.new_string(s).map_err(jni_error)
-    })
-    .into_raw()
+    call_string(env, |env| f(env, schema_arg(handle)?))
 }
 
 #[no_mangle]

@@ -6,7 +6,7 @@ use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jboolean, jbyteArray, jdouble, jint, jlong, jlongArray, jstring};
 use jni::JNIEnv;
 
-use super::{call, jni_error, schema_arg, string_arg, with_bytes_arg};
+use super::{call, call_string, jni_error, schema_arg, string_arg, with_bytes_arg};
 use crate::dataset::writer::{unsupported_field, PartWriter, SharedPartWriter};
 use crate::error::{Error, Result};
 use crate::ffi::api;
@@ -31,11 +31,7 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_writerUnsupported<'l>(
     _: JClass<'l>,
     schema: jlong,
 ) -> jstring {
-    call(&mut env, |env| match unsupported_field(schema_arg(schema)?) {
-        Some(reason) => env.new_string(reason).map_err(jni_error),
-        None => Ok(JString::default()),
-    })
-    .into_raw()
+    call_string(&mut env, |_| Ok(unsupported_field(schema_arg(schema)?)))
 }
 
 #[no_mangle]

@@ -94,10 +94,10 @@ private[petastorm] object NativeDatasetWrite {
   /** Applies the save mode (the native rule); false when there is nothing to write. */
   private def prepare(fs: FileSystem, root: Path, mode: String): Boolean =
     NativeLib.datasetSaveAction(mode, fs.exists(root)) match {
-      case 1 => if (!fs.delete(root, true)) throw new java.io.IOException(s"could not delete $root"); true
-      case 2 => false
-      case 3 => throw new IllegalStateException(s"path $root already exists (save mode '$mode')")
-      case _ => true
+      case 1 /* replace */ => if (!fs.delete(root, true)) throw new java.io.IOException(s"could not delete $root"); true
+      case 2 /* skip */ => false
+      case 3 /* refuse */ => throw new IllegalStateException(s"path $root already exists (save mode '$mode')")
+      case _ /* 0: write */ => true
     }
 
   /** Puts one field's value of a row into a native writer's current row. */
