@@ -7,5 +7,6 @@ pub mod dtype;
 pub mod error;
 pub mod ffi;
 pub mod schema;
+pub mod storage;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,4 +1,5 @@
-//! The local commit protocol of datasets written by Python workers (`dataset::commit`).
+//! The commit protocol of datasets written by Python workers (`dataset::commit`), on local files
+//! through the storage layer (the object-store runs are end-to-end tests against a real server).
 
 mod common;
 
@@ -7,9 +8,19 @@ use std::path::{Path, PathBuf};
 
 use common::temp_dir;
 use petastorm_native::dataset::commit::{
-    abort, commit, committed_part, local_root, part_path, prepare, save_action, staging_dir, staging_part, SaveAction,
+    abort, commit, committed_part, part_url, prepare, save_action, staging_dir, staging_part, SaveAction,
 };
-use petastorm_native::error::ErrorKind;
+use petastorm_native::error::{ErrorKind, Result};
+use petastorm_native::storage::{self, Location};
+
+/// The storage location of a local path.
+fn at(path: &Path) -> Location {
+    storage::open(&format!("file://{}", path.display()), &[]).unwrap()
+}
+
+fn prepare_at(root: &Path, mode: &str) -> Result<bool> {
+    prepare(&at(root), mode)
+}
 
 /// The names in `dir`, sorted.
 fn names(dir: &Path) -> Vec<String> {
@@ -19,28 +30,13 @@ fn names(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Writes `text` to the staging file of (`job`, `partition`, `attempt`).
-fn stage(root: &Path, job: &str, partition: u32, attempt: u64, text: &str) -> (u32, PathBuf) {
-    let path = part_path(root, job, partition, attempt).unwrap();
+/// Writes `text` to the staging file of (`job`, `partition`, `attempt`); returns (partition, URL).
+fn stage(root: &Path, job: &str, partition: u32, attempt: u64, text: &str) -> (u32, String) {
+    let url = part_url(&format!("file://{}", root.display()), job, partition, attempt).unwrap();
+    let path = PathBuf::from(url.strip_prefix("file://").unwrap());
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, text).unwrap();
-    (partition, path)
-}
-
-#[test]
-fn local_roots() {
-    assert_eq!(local_root("file:///tmp/a%20b/ds").unwrap(), PathBuf::from("/tmp/a b/ds"));
-    assert_eq!(local_root("file:/tmp/ds").unwrap(), PathBuf::from("/tmp/ds"));
-    assert_eq!(local_root("/tmp/x/../ds").unwrap(), PathBuf::from("/tmp/ds"));
-    assert_eq!(local_root("rel/ds").unwrap(), std::env::current_dir().unwrap().join("rel/ds"));
-    for url in ["hdfs://nn:8020/ds", "s3://bucket/ds"] {
-        let e = local_root(url).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Value);
-        assert!(e.message().contains("writes local paths only"), "{e}");
-        assert!(e.message().contains("petastorm.jvm.write_dataset"), "{e}");
-    }
-    assert_eq!(local_root("file://host/ds").unwrap_err().kind(), ErrorKind::Value);
-    assert_eq!(local_root("").unwrap_err().kind(), ErrorKind::Value);
+    (partition, url)
 }
 
 #[test]
@@ -52,42 +48,41 @@ fn save_modes() {
         fs::write(root.join("old.parquet"), "old").unwrap();
     };
     for mode in ["error", "errorifexists", "default", "ErrorIfExists"] {
-        assert!(prepare(&root, mode).unwrap(), "{mode}");
+        assert!(prepare_at(&root, mode).unwrap(), "{mode}");
     }
-    assert!(prepare(&root, "ignore").unwrap());
-    assert!(prepare(&root, "append").unwrap());
-    assert!(prepare(&root, "overwrite").unwrap());
+    assert!(prepare_at(&root, "ignore").unwrap());
+    assert!(prepare_at(&root, "append").unwrap());
+    assert!(prepare_at(&root, "overwrite").unwrap());
 
     existing();
-    let e = prepare(&root, "error").unwrap_err();
+    let e = prepare_at(&root, "error").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Io);
     assert!(e.message().contains("already exists") && e.message().contains(&*root.to_string_lossy()), "{e}");
-    assert_eq!(prepare(&root, "default").unwrap_err().kind(), ErrorKind::Io);
-    assert!(!prepare(&root, "ignore").unwrap());
-    assert!(prepare(&root, "append").unwrap());
+    assert_eq!(prepare_at(&root, "default").unwrap_err().kind(), ErrorKind::Io);
+    assert!(!prepare_at(&root, "ignore").unwrap());
+    assert!(prepare_at(&root, "append").unwrap());
     assert_eq!(names(&root), ["old.parquet"]);
-    assert!(prepare(&root, "OVERWRITE").unwrap());
+    assert!(prepare_at(&root, "OVERWRITE").unwrap());
     assert!(!root.exists());
 
     fs::write(&root, "a file").unwrap();
-    assert!(prepare(&root, "overwrite").unwrap());
+    assert!(prepare_at(&root, "overwrite").unwrap());
     assert!(!root.exists());
 
-    let e = prepare(&root, "upsert").unwrap_err();
+    let e = prepare_at(&root, "upsert").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Value);
     assert!(e.message().contains("'upsert'"), "{e}");
     fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
-fn part_paths_are_staged_per_job() {
-    let root = Path::new("/data/ds");
+fn part_urls_are_staged_per_job() {
     assert_eq!(
-        part_path(root, "job-1", 7, 42).unwrap(),
-        PathBuf::from("/data/ds/_temporary/job-1/part-00007-attempt-42.parquet")
+        part_url("s3://bucket/ds/", "job-1", 7, 42).unwrap(),
+        "s3://bucket/ds/_temporary/job-1/part-00007-attempt-42.parquet"
     );
     for job in ["", ".", "..", "a/b"] {
-        assert_eq!(part_path(root, job, 0, 0).unwrap_err().kind(), ErrorKind::Value, "{job:?}");
+        assert_eq!(part_url("file:///data/ds", job, 0, 0).unwrap_err().kind(), ErrorKind::Value, "{job:?}");
     }
 }
 
@@ -98,7 +93,7 @@ fn commit_moves_parts_in_partition_order() {
     let parts =
         vec![stage(&root, "j1", 2, 9, "two"), stage(&root, "j1", 0, 3, "zero"), stage(&root, "j1", 11, 4, "eleven")];
     stage(&root, "other", 0, 1, "another job's");
-    commit(&root, "j1", &parts).unwrap();
+    commit(&at(&root), "j1", &parts).unwrap();
     assert_eq!(
         names(&root),
         [
@@ -115,9 +110,9 @@ fn commit_moves_parts_in_partition_order() {
 
     // The last job removes `_temporary`; an empty job commits only `_SUCCESS`.
     let parts = vec![stage(&root, "other", 0, 1, "another job's")];
-    commit(&root, "other", &parts).unwrap();
+    commit(&at(&root), "other", &parts).unwrap();
     assert!(!root.join("_temporary").exists());
-    commit(&root, "empty", &[]).unwrap();
+    commit(&at(&root), "empty", &[]).unwrap();
     assert_eq!(names(&root).len(), 5);
     fs::remove_dir_all(dir).unwrap();
 }
@@ -127,14 +122,19 @@ fn failed_commits_leave_no_part() {
     let dir = temp_dir("commit-fail");
     let root = dir.join("ds");
     let mut parts = vec![stage(&root, "j", 0, 1, "zero")];
-    parts.push((1, root.join("_temporary/j/missing.parquet")));
-    let e = commit(&root, "j", &parts).unwrap_err();
+    parts.push((1, format!("file://{}/_temporary/j/missing.parquet", root.display())));
+    let e = commit(&at(&root), "j", &parts).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Io);
     assert!(e.message().contains("missing.parquet") && e.message().contains("part-00001-j-c000.parquet"), "{e}");
     assert_eq!(names(&root), ["_temporary"]);
 
+    let elsewhere = vec![(0, "file:///elsewhere/part-0.parquet".to_string())];
+    let e = commit(&at(&root), "j", &elsewhere).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Value);
+    assert!(e.message().contains("is not under"), "{e}");
+
     let twice = vec![stage(&root, "j", 3, 1, "a"), stage(&root, "j", 3, 2, "b")];
-    assert_eq!(commit(&root, "j", &twice).unwrap_err().kind(), ErrorKind::Value);
+    assert_eq!(commit(&at(&root), "j", &twice).unwrap_err().kind(), ErrorKind::Value);
     assert_eq!(names(&root), ["_temporary"]);
     fs::remove_dir_all(dir).unwrap();
 }
@@ -147,12 +147,12 @@ fn abort_removes_the_staged_parts() {
     fs::write(root.join("kept.parquet"), "earlier data").unwrap();
     stage(&root, "j", 0, 1, "zero");
     stage(&root, "j", 1, 2, "one");
-    abort(&root, "j").unwrap();
+    abort(&at(&root), "j").unwrap();
     assert_eq!(names(&root), ["kept.parquet"]);
-    abort(&root, "j").unwrap(); // nothing staged: no error
+    abort(&at(&root), "j").unwrap(); // nothing staged: no error
     stage(&root, "j", 0, 1, "zero");
     stage(&root, "k", 0, 1, "zero");
-    abort(&root, "j").unwrap();
+    abort(&at(&root), "j").unwrap();
     assert_eq!(names(&root.join("_temporary")), ["k"]);
     fs::remove_dir_all(dir).unwrap();
 }

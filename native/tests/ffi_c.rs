@@ -68,7 +68,8 @@ extern "C" {
     fn pst_writer_unsupported(schema: *const c_void, out: *mut *mut u8, out_len: *mut usize) -> i32;
     fn pst_writer_open(
         schema: *const c_void,
-        path: *const c_char,
+        url: *const c_char,
+        options_json: *const c_char,
         row_group_bytes: u64,
         compression: *const c_char,
         out_writer: *mut *mut c_void,
@@ -92,9 +93,8 @@ extern "C" {
     fn pst_writer_end_row(writer: *mut c_void) -> i32;
     fn pst_writer_finish(writer: *mut c_void, out_rows: *mut u64, out_row_groups: *mut u64) -> i32;
     fn pst_writer_free(writer: *mut c_void);
-    fn pst_dataset_prepare(url: *const c_char, mode: *const c_char, out_proceed: *mut i32) -> i32;
-    fn pst_dataset_local_root(url: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32;
-    fn pst_dataset_part_path(
+    fn pst_dataset_prepare(url: *const c_char, options_json: *const c_char, mode: *const c_char, out_proceed: *mut i32) -> i32;
+    fn pst_dataset_part_url(
         url: *const c_char,
         job: *const c_char,
         partition: u32,
@@ -102,8 +102,8 @@ extern "C" {
         out: *mut *mut u8,
         out_len: *mut usize,
     ) -> i32;
-    fn pst_dataset_commit(url: *const c_char, job: *const c_char, parts_json: *const c_char) -> i32;
-    fn pst_dataset_abort(url: *const c_char, job: *const c_char) -> i32;
+    fn pst_dataset_commit(url: *const c_char, options_json: *const c_char, job: *const c_char, parts_json: *const c_char) -> i32;
+    fn pst_dataset_abort(url: *const c_char, options_json: *const c_char, job: *const c_char) -> i32;
 }
 
 const VALUE: i32 = 1;
@@ -360,7 +360,7 @@ const WRITTEN: &str = r#"{"name": "Written", "fields": [
 fn open_writer(schema: *const c_void, path: &str) -> Result<*mut c_void, (i32, String)> {
     let (path, snappy) = (CString::new(path).unwrap(), CString::new("snappy").unwrap());
     let mut writer = null_mut();
-    match unsafe { pst_writer_open(schema, path.as_ptr(), 1 << 20, snappy.as_ptr(), &mut writer) } {
+    match unsafe { pst_writer_open(schema, path.as_ptr(), null(), 1 << 20, snappy.as_ptr(), &mut writer) } {
         0 => Ok(writer),
         code => Err((code, last_error())),
     }
@@ -449,15 +449,14 @@ fn dataset_commit_functions() {
     let (job, mode) = (CString::new("job1").unwrap(), |m: &str| CString::new(m).unwrap());
     let prepare = |url: &CString, m: &str| {
         let mut proceed = -1;
-        match unsafe { pst_dataset_prepare(url.as_ptr(), mode(m).as_ptr(), &mut proceed) } {
+        match unsafe { pst_dataset_prepare(url.as_ptr(), null(), mode(m).as_ptr(), &mut proceed) } {
             0 => Ok(proceed),
             code => Err((code, last_error())),
         }
     };
     assert_eq!(prepare(&url, "error"), Ok(1));
-    assert_eq!(text(|o, l| unsafe { pst_dataset_local_root(url.as_ptr(), o, l) }), format!("{}/ds", dir.display()));
-    let part = text(|o, l| unsafe { pst_dataset_part_path(url.as_ptr(), job.as_ptr(), 3, 7, o, l) });
-    assert_eq!(part, format!("{}/ds/_temporary/job1/part-00003-attempt-7.parquet", dir.display()));
+    let part = text(|o, l| unsafe { pst_dataset_part_url(url.as_ptr(), job.as_ptr(), 3, 7, o, l) });
+    assert_eq!(part, format!("file://{}/ds/_temporary/job1/part-00003-attempt-7.parquet", dir.display()));
     let schema = parse(WRITTEN).unwrap();
     let w = open_writer(schema, &part).unwrap();
     assert_eq!(finish(w).unwrap(), (0, 0));
@@ -465,7 +464,7 @@ fn dataset_commit_functions() {
     unsafe { pst_schema_free(schema) };
 
     let parts = CString::new(serde_json::json!([[3, part]]).to_string()).unwrap();
-    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), job.as_ptr(), parts.as_ptr()) }, 0);
+    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), null(), job.as_ptr(), parts.as_ptr()) }, 0);
     let mut names: Vec<String> =
         std::fs::read_dir(dir.join("ds")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
@@ -474,20 +473,21 @@ fn dataset_commit_functions() {
     assert_eq!(prepare(&url, "error").unwrap_err().0, IO);
     assert_eq!(prepare(&url, "ignore"), Ok(0));
     assert_eq!(prepare(&url, "bogus").unwrap_err().0, VALUE);
-    let hdfs = CString::new("hdfs://nn/ds").unwrap();
-    let (code, message) = prepare(&hdfs, "overwrite").unwrap_err();
+    let ftp = CString::new("ftp://host/ds").unwrap();
+    let (code, message) = prepare(&ftp, "overwrite").unwrap_err();
     assert_eq!(code, VALUE);
-    assert!(message.contains("writes local paths only"), "{message}");
+    assert!(message.contains("unsupported URL scheme 'ftp'"), "{message}");
     let bad = CString::new("{").unwrap();
-    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), job.as_ptr(), bad.as_ptr()) }, VALUE);
+    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), null(), job.as_ptr(), bad.as_ptr()) }, VALUE);
     assert!(last_error().starts_with("invalid parts JSON"));
-    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), null(), bad.as_ptr()) }, VALUE);
+    assert_eq!(unsafe { pst_dataset_commit(url.as_ptr(), null(), null(), bad.as_ptr()) }, VALUE);
 
-    let staged = text(|o, l| unsafe { pst_dataset_part_path(url.as_ptr(), job.as_ptr(), 0, 1, o, l) });
-    std::fs::create_dir_all(std::path::Path::new(&staged).parent().unwrap()).unwrap();
+    let staged = text(|o, l| unsafe { pst_dataset_part_url(url.as_ptr(), job.as_ptr(), 0, 1, o, l) });
+    let staged = std::path::PathBuf::from(staged.strip_prefix("file://").unwrap());
+    std::fs::create_dir_all(staged.parent().unwrap()).unwrap();
     std::fs::write(&staged, "x").unwrap();
-    assert_eq!(unsafe { pst_dataset_abort(url.as_ptr(), job.as_ptr()) }, 0);
+    assert_eq!(unsafe { pst_dataset_abort(url.as_ptr(), null(), job.as_ptr()) }, 0);
     assert!(!dir.join("ds/_temporary").exists());
-    assert_eq!(unsafe { pst_dataset_abort(hdfs.as_ptr(), job.as_ptr()) }, VALUE);
+    assert_eq!(unsafe { pst_dataset_abort(ftp.as_ptr(), null(), job.as_ptr()) }, VALUE);
     std::fs::remove_dir_all(dir).unwrap();
 }

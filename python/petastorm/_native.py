@@ -55,7 +55,7 @@ _SIGNATURES = {
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
     'pst_writer_unsupported': (c_int32, [c_void_p] + _OUT_BYTES),
-    'pst_writer_open': (c_int32, [c_void_p, c_char_p, c_uint64, c_char_p, POINTER(c_void_p)]),
+    'pst_writer_open': (c_int32, [c_void_p, c_char_p, c_char_p, c_uint64, c_char_p, POINTER(c_void_p)]),
     'pst_writer_put_null': (c_int32, [c_void_p, c_size_t]),
     'pst_writer_put_bool': (c_int32, [c_void_p, c_size_t, c_int32]),
     'pst_writer_put_long': (c_int32, [c_void_p, c_size_t, c_int64]),
@@ -67,11 +67,16 @@ _SIGNATURES = {
     'pst_writer_end_row': (c_int32, [c_void_p]),
     'pst_writer_finish': (c_int32, [c_void_p, POINTER(c_uint64), POINTER(c_uint64)]),
     'pst_writer_free': (None, [c_void_p]),
-    'pst_dataset_local_root': (c_int32, [c_char_p] + _OUT_BYTES),
-    'pst_dataset_prepare': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)]),
-    'pst_dataset_part_path': (c_int32, [c_char_p, c_char_p, c_uint32, c_uint64] + _OUT_BYTES),
-    'pst_dataset_commit': (c_int32, [c_char_p, c_char_p, c_char_p]),
-    'pst_dataset_abort': (c_int32, [c_char_p, c_char_p]),
+    'pst_dataset_prepare': (c_int32, [c_char_p, c_char_p, c_char_p, POINTER(c_int32)]),
+    'pst_dataset_part_url': (c_int32, [c_char_p, c_char_p, c_uint32, c_uint64] + _OUT_BYTES),
+    'pst_dataset_commit': (c_int32, [c_char_p, c_char_p, c_char_p, c_char_p]),
+    'pst_dataset_abort': (c_int32, [c_char_p, c_char_p, c_char_p]),
+    'pst_dataset_write_metadata': (c_int32, [c_void_p, c_char_p, c_char_p]),
+    'pst_storage_normalize_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_storage_delete': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)]),
+    'pst_storage_write': (c_int32, [c_char_p, c_char_p, c_char_p, c_size_t]),
+    'pst_storage_read': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)] + _OUT_BYTES),
+    'pst_storage_data_files': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
 }
 # The reader functions; a library built without them still loads (see ``_reader_api``).
 _READER_SIGNATURES = {
@@ -328,17 +333,20 @@ def schema_from_metadata(file_bytes):
 # Part files written by Python workers (``pst_writer_*``, ``pst_dataset_*``).
 
 class NativeWriter(_OwnedHandle):
-    """Owns one native Parquet part-file writer (``pst_writer_open``) writing a new local file.
+    """Owns one native Parquet part-file writer (``pst_writer_open``) writing a new file at a URL of any
+    store (``options_json``: the store options, see :func:`petastorm._storage.options_json`).
 
     Put the cells of a row by field index (:meth:`put`, :meth:`put_array`), :meth:`end_row`, and
     :meth:`finish` at the end. :meth:`close` (also leaving a ``with`` block, or a finalizer) frees
-    the writer, finished or not; it is idempotent. An unfinished file is left for the caller to delete."""
+    the writer, finished or not; it is idempotent. An unfinished local file is left (the commit protocol
+    removes staging files); an unfinished upload is aborted."""
 
     __slots__ = ()
     _KIND = 'writer'
 
-    def __init__(self, schema_handle, path, row_group_bytes, compression):
-        self._own('writer_open', schema_handle.ptr, _c_str(path), int(row_group_bytes), _c_str(compression))
+    def __init__(self, schema_handle, url, row_group_bytes, compression, options_json=None):
+        self._own('writer_open', schema_handle.ptr, _c_str(url), options_json, int(row_group_bytes),
+                  _c_str(compression))
 
     def put(self, index, value):
         """Puts a scalar into field ``index`` of the current row: ``None``, ``bool``, ``int``, ``float``,
@@ -374,34 +382,6 @@ class NativeWriter(_OwnedHandle):
         rows, row_groups = c_uint64(), c_uint64()
         _call('writer_finish', self.ptr, byref(rows), byref(row_groups))
         return rows.value, row_groups.value
-
-
-def dataset_local_root(url):
-    """The absolute local directory of a dataset URL (``ValueError`` for a non-local URL)."""
-    return _bytes_result('dataset_local_root', _c_str(url)).decode('utf-8')
-
-
-def dataset_prepare(url, mode):
-    """Applies Spark's save mode ``mode`` to the dataset at ``url``; ``False`` when there is nothing
-    to write (``'ignore'`` and the dataset exists)."""
-    out = c_int32()
-    _call('dataset_prepare', _c_str(url), _c_str(mode), byref(out))
-    return bool(out.value)
-
-
-def dataset_part_path(url, job, partition, attempt):
-    """The staging file where task attempt ``attempt`` of ``job`` writes partition ``partition``."""
-    return _bytes_result('dataset_part_path', _c_str(url), _c_str(job), partition, attempt).decode('utf-8')
-
-
-def dataset_commit(url, job, parts):
-    """Moves the staged ``parts`` (``[(partition, path)]``) of ``job`` into the dataset, adds ``_SUCCESS``."""
-    _call('dataset_commit', _c_str(url), _c_str(job), _c_str(json.dumps([[p, path] for p, path in parts])))
-
-
-def dataset_abort(url, job):
-    """Deletes the staged files of ``job``."""
-    _call('dataset_abort', _c_str(url), _c_str(job))
 
 
 # ---------------------------------------------------------------------------------------------

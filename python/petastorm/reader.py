@@ -13,11 +13,10 @@ import numbers
 import os
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-from petastorm import _arrow, _native
+from petastorm import _arrow, _native, _storage
 from petastorm._schema_json import field_from_json
 from petastorm.predicates import PredicateBase
 from petastorm.transform import transform_schema
@@ -56,9 +55,14 @@ _COMMON_PARAMS_DOC = """
     :param hdfs_driver: accepted for compatibility; object stores are reached natively.
     :param transform_spec: a :class:`~petastorm.transform.TransformSpec`.
     :param filters: PyArrow DNF filters (``[('col', '=', 1)]`` or ``[[...], [...]]``), applied natively.
-    :param storage_options: dict of object-store options (credentials, endpoints), passed to the native reader.
+    :param storage_options: dict of store options (credentials, endpoints, timeouts): object_store names
+        (``aws_access_key_id``, ``google_service_account``, ``azure_storage_account_name``, ...) or fsspec's
+        (``key``, ``secret``, ``token``, ``client_kwargs={'endpoint_url': ...}``, ``anon``, ...); Hadoop keys
+        for ``hdfs://``. See the README's storage section.
     :param zmq_copy_buffers: accepted for compatibility; no effect.
-    :param filesystem: not supported (``NotImplementedError`` when given): use URLs and ``storage_options``.
+    :param filesystem: a ``pyarrow.fs.FileSystem`` or an fsspec file system for stores the native layer does
+        not reach: the dataset's files are copied through it into a temporary local directory first (slower,
+        needs local disk; removed on ``stop``). Prefer URLs with ``storage_options``.
     :return: a :class:`Reader`
 """
 
@@ -114,13 +118,14 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
 # --- arguments -----------------------------------------------------------------------------------
 
 def _normalize_url(url):
+    """A dataset URL as given (any form the native storage layer takes: a local path, ``file://``,
+    ``s3://``/``s3a://``, ``gs://``, ``az://``/``abfs(s)://``, ``http(s)://``, ``hdfs://``, ``dbfs:/``),
+    without trailing ``/``."""
     if isinstance(url, os.PathLike):
         url = os.fspath(url)
     if not isinstance(url, str) or not url:
         raise ValueError('dataset url must be a non-empty string, got {!r}'.format(url))
-    if '://' not in url:
-        return Path(url).absolute().as_uri()
-    return url.rstrip('/') if not url.endswith(':///') else url
+    return url.rstrip('/') or url
 
 
 def _normalize_urls(dataset_url_or_urls):
@@ -131,7 +136,7 @@ def _normalize_urls(dataset_url_or_urls):
     return _normalize_url(dataset_url_or_urls)
 
 
-def _check_options(reader_pool_type, workers_count, cache_type, rowgroup_selector, filesystem, cur_shard, shard_count):
+def _check_options(reader_pool_type, workers_count, cache_type, rowgroup_selector, cur_shard, shard_count):
     if reader_pool_type not in _POOL_TYPES:
         raise ValueError('Unknown reader_pool_type: {!r} (use one of {})'.format(reader_pool_type, _POOL_TYPES))
     if isinstance(workers_count, bool) or not isinstance(workers_count, int) or workers_count < 1:
@@ -142,9 +147,6 @@ def _check_options(reader_pool_type, workers_count, cache_type, rowgroup_selecto
         raise ValueError('Unknown cache_type: {!r}'.format(cache_type))
     if rowgroup_selector is not None:
         raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
-    if filesystem is not None:
-        raise NotImplementedError('filesystem is not supported by this petastorm; pass a URL (file://, s3://, '
-                                  'gs://, az://, http(s)://, hdfs://) and storage_options instead')
     if cur_shard is not None or shard_count is not None:
         if not (isinstance(cur_shard, int) and isinstance(shard_count, int)) or shard_count < 1:
             raise ValueError('cur_shard and shard_count must be ints and both specified to use sharding')
@@ -258,6 +260,7 @@ class Reader(object):
                  cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, transform_spec=None,
                  filters=None, storage_options=None, filesystem=None):
         self._handle = None
+        self._mirror = None
         self._stopped = False
         self._rows = iter(())
         self.last_row_consumed = False
@@ -266,8 +269,7 @@ class Reader(object):
         self.num_epochs = num_epochs
         if type(schema_fields).__name__ == 'NGram':
             raise NotImplementedError('NGram schema_fields are not supported by this petastorm')
-        _check_options(reader_pool_type, workers_count, cache_type, rowgroup_selector, filesystem, cur_shard,
-                       shard_count)
+        _check_options(reader_pool_type, workers_count, cache_type, rowgroup_selector, cur_shard, shard_count)
         if num_epochs is not None:
             if isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral) or num_epochs < 1:
                 raise ValueError('num_epochs must be a positive int or None, got {!r}'.format(num_epochs))
@@ -280,8 +282,10 @@ class Reader(object):
 
         urls = _normalize_urls(dataset_url_or_urls)
         self.dataset_url = urls
-        storage_options = {str(k): (str(v).lower() if isinstance(v, bool) else str(v))
-                           for k, v in (storage_options or {}).items()}
+        if filesystem is not None:
+            self._mirror = _storage.Mirror(filesystem, urls if isinstance(urls, list) else [urls])
+            urls = self._mirror.urls if isinstance(urls, list) else self._mirror.urls[0]
+        storage_options = _storage.flatten_options(storage_options)
         first_url = urls[0] if isinstance(urls, list) else urls
         stored_schema = _schema_from_json(_native.dataset_schema(first_url, storage_options))
         view = stored_schema if schema_fields is None else _schema_view(stored_schema, schema_fields)
@@ -487,6 +491,8 @@ class Reader(object):
         self._rows = iter(())
         if self._handle is not None:
             self._handle.close()
+        if self._mirror is not None:
+            self._mirror.close()
 
     def join(self):
         """Upstream's join: the native pipeline is already gone once :meth:`stop` returned."""

@@ -128,8 +128,10 @@ def test_save_modes(spark, tmp_path):
 
 def test_rejected_before_any_job(spark, tmp_path):
     jobs = _jobs(spark)
-    with pytest.raises(ValueError, match='writes local paths only'):
-        write_dataset(spark, _rows(spark, 3, 1), 'hdfs://namenode:8020/ds', Schema)
+    with pytest.raises(ValueError, match="unsupported URL scheme 'ftp'"):
+        write_dataset(spark, _rows(spark, 3, 1), 'ftp://host/ds', Schema)
+    with pytest.raises(OSError, match="'hdfs://127.0.0.1:1/ds'.*Connection refused"):
+        write_dataset(spark, _rows(spark, 3, 1), 'hdfs://127.0.0.1:1/ds', Schema)
     with_decimal = Unischema('WithDecimal', [
         UnischemaField('id', np.int32, (), ScalarCodec(IntegerType()), False),
         UnischemaField('price', decimal.Decimal, (), ScalarCodec(DecimalType(10, 2)), False),

@@ -60,7 +60,7 @@ def test_corrupt_cell_names_field_file_and_row_group(tmp_path):
     ({'cache_type': 'local-disk', 'cache_location': '/tmp/x'}, NotImplementedError, 'cache_type'),
     ({'cache_type': 'memcached'}, ValueError, 'cache_type'),
     ({'rowgroup_selector': object()}, NotImplementedError, 'rowgroup_selector'),
-    ({'filesystem': object()}, NotImplementedError, 'filesystem'),
+    ({'filesystem': object()}, TypeError, 'filesystem'),
     ({'reader_pool_type': 'gpu'}, ValueError, 'reader_pool_type'),
     ({'workers_count': 0}, ValueError, 'workers_count'),
     ({'predicate': lambda row: True}, ValueError, 'predicate'),

@@ -1,43 +1,17 @@
 //! The commit protocol of datasets written by the native writer: its rules ([`save_action`],
 //! [`staging_dir`], [`staging_part`], [`committed_part`]), which the JVM applies through its
-//! Hadoop FileSystem, and their application to a local file system (Python workers).
+//! Hadoop FileSystem, and their application to any store of the storage layer (Python workers).
 //!
 //! Tasks write `<root>/_temporary/<job>/part-<partition>-attempt-<attempt>.parquet`
-//! ([`part_path`]); once every task succeeded the driver moves them to
+//! ([`part_url`]); once every task succeeded the driver moves them to
 //! `<root>/part-<partition>-<job>-c000.parquet` and creates `_SUCCESS` ([`commit`]); a failed job
 //! removes its staging folder ([`abort`]), so no data file of it is left.
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
-
-use url::Url;
-
-use super::store;
 use crate::error::{Error, Result};
+use crate::storage::{self, Location};
 
 const TEMPORARY: &str = "_temporary";
 const SUCCESS: &str = "_SUCCESS";
-
-/// The local directory of a dataset URL: a `file:` URL or a plain path (made absolute). Other
-/// schemes are `Value` errors.
-pub fn local_root(url: &str) -> Result<PathBuf> {
-    let parsed = match Url::parse(url) {
-        Ok(parsed) => parsed,
-        Err(_) => store::to_url(url)?,
-    };
-    if parsed.scheme() != "file" {
-        return Err(Error::value(format!(
-            "the Python-worker writer writes local paths only, not '{url}'; \
-             petastorm.jvm.write_dataset streams to any Hadoop FileSystem"
-        )));
-    }
-    parsed.to_file_path().map_err(|()| Error::value(format!("'{url}' is not a local path")))
-}
-
-fn io_error(what: &str, path: &Path, e: io::Error) -> Error {
-    Error::io(format!("cannot {what} '{}': {e}", path.display()))
-}
 
 /// What Spark's save mode does with a dataset root, given whether it exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,21 +41,18 @@ pub fn save_action(mode: &str, exists: bool) -> Result<SaveAction> {
     })
 }
 
-/// Applies save mode `mode` to the local `root`. Returns whether to write (false: `ignore` and
-/// `root` exists); an existing root under `error` is an `Io` error.
-pub fn prepare(root: &Path, mode: &str) -> Result<bool> {
-    let exists = root.try_exists().map_err(|e| io_error("inspect", root, e))?;
+/// Applies save mode `mode` to the dataset at `root`. Returns whether to write (false: `ignore`
+/// and the dataset exists); an existing dataset under `error` is an `Io` error.
+pub fn prepare(root: &Location, mode: &str) -> Result<bool> {
+    let exists = !storage::list(root)?.is_empty();
     match save_action(mode, exists)? {
         SaveAction::Write => Ok(true),
         SaveAction::ReplaceThenWrite => {
-            let removed = if root.is_dir() { fs::remove_dir_all(root) } else { fs::remove_file(root) };
-            removed.map_err(|e| io_error("delete", root, e))?;
+            storage::delete_recursive(root)?;
             Ok(true)
         }
         SaveAction::Skip => Ok(false),
-        SaveAction::RefuseExisting => {
-            Err(Error::io(format!("path '{}' already exists (save mode '{mode}')", root.display())))
-        }
+        SaveAction::RefuseExisting => Err(Error::io(format!("path '{}' already exists (save mode '{mode}')", root.url))),
     }
 }
 
@@ -103,56 +74,55 @@ pub fn committed_part(job: &str, partition: u32) -> String {
     format!("part-{partition:05}-{job}-c000.parquet")
 }
 
-fn staging(root: &Path, job: &str) -> Result<PathBuf> {
-    Ok(root.join(staging_dir(job)?))
+/// The URL where attempt `attempt` of `job` writes partition `partition` under `root_url`.
+pub fn part_url(root_url: &str, job: &str, partition: u32, attempt: u64) -> Result<String> {
+    Ok(format!("{}/{}", root_url.trim_end_matches('/'), staging_part(job, partition, attempt)?))
 }
 
-/// [`staging_part`] under the local `root`.
-pub fn part_path(root: &Path, job: &str, partition: u32, attempt: u64) -> Result<PathBuf> {
-    Ok(root.join(staging_part(job, partition, attempt)?))
-}
-
-/// Moves the written `parts` (partition, path) of `job` into `root` in partition order, creates
-/// `_SUCCESS` and removes the staging folder. On a failure the files moved so far are removed.
-pub fn commit(root: &Path, job: &str, parts: &[(u32, PathBuf)]) -> Result<()> {
-    let staging = staging(root, job)?;
-    let mut parts: Vec<&(u32, PathBuf)> = parts.iter().collect();
-    parts.sort_by_key(|(partition, _)| *partition);
-    if let Some(w) = parts.windows(2).find(|w| w[0].0 == w[1].0) {
+/// Moves the written `parts` (partition, URL from [`part_url`]) of `job` into `root` in partition
+/// order, creates `_SUCCESS` and removes the staging folder. On a failure the files moved so far
+/// are removed.
+pub fn commit(root: &Location, job: &str, parts: &[(u32, String)]) -> Result<()> {
+    let prefix = format!("{}/", root.url.trim_end_matches('/'));
+    let mut staged: Vec<(u32, Location)> = Vec::with_capacity(parts.len());
+    for (partition, url) in parts {
+        let rel = url.strip_prefix(&prefix).ok_or_else(|| Error::value(format!("part '{url}' is not under '{}'", root.url)))?;
+        staged.push((*partition, root.join(rel)));
+    }
+    staged.sort_by_key(|(partition, _)| *partition);
+    if let Some(w) = staged.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(Error::value(format!("partition {} was written twice", w[0].0)));
     }
-    let mut moved = Vec::with_capacity(parts.len());
-    let move_all = || {
-        for (partition, path) in parts {
-            let target = root.join(committed_part(job, *partition));
-            fs::rename(path, &target)
-                .map_err(|e| Error::io(format!("cannot move '{}' to '{}': {e}", path.display(), target.display())))?;
-            moved.push(target);
+    let mut moved = Vec::with_capacity(staged.len());
+    let move_all = |moved: &mut Vec<Location>| {
+        for (partition, from) in &staged {
+            let to = root.child(&committed_part(job, *partition));
+            storage::block_on(root.store.rename(&from.path, &to.path))
+                .map_err(|e| Error::io(format!("cannot move '{}' to '{}': {e}", from.url, to.url)))?;
+            moved.push(to);
         }
-        let success = root.join(SUCCESS);
-        fs::File::create(&success).map(drop).map_err(|e| io_error("create", &success, e))
+        storage::write_atomically(&root.child(SUCCESS), Vec::new())
     };
-    if let Err(e) = move_all() {
-        moved.iter().for_each(|m| drop(fs::remove_file(m)));
+    if let Err(e) = move_all(&mut moved) {
+        for m in &moved {
+            let _ = storage::delete_recursive(m);
+        }
         return Err(e);
     }
-    remove_staging(&staging)
+    remove_staging(root, job)
 }
 
 /// Removes the staging folder of `job` (and `_temporary` once empty); nothing is committed.
-pub fn abort(root: &Path, job: &str) -> Result<()> {
-    remove_staging(&staging(root, job)?)
+pub fn abort(root: &Location, job: &str) -> Result<()> {
+    remove_staging(root, job)
 }
 
-fn remove_staging(staging: &Path) -> Result<()> {
-    if let Err(e) = fs::remove_dir_all(staging) {
-        if e.kind() != io::ErrorKind::NotFound {
-            return Err(io_error("delete", staging, e));
-        }
-    }
-    if let Some(temporary) = staging.parent() {
-        // Fails, and is left, while other jobs stage files in it.
-        let _ = fs::remove_dir(temporary);
+fn remove_staging(root: &Location, job: &str) -> Result<()> {
+    storage::delete_recursive(&root.join(&staging_dir(job)?))?;
+    let temporary = root.child(TEMPORARY);
+    if storage::list(&temporary)?.is_empty() {
+        // Left while other jobs stage files in it; on local disks its empty folder goes.
+        storage::delete_recursive(&temporary)?;
     }
     Ok(())
 }

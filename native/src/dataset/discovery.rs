@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::Schema;
 use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetObjectReader;
 use parquet::arrow::parquet_to_arrow_schema;
@@ -15,7 +14,7 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaDataReader;
 
 use super::metadata::{self, ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY};
-use super::store::{self, Location};
+use crate::storage::{self, IoStats, Location};
 use crate::error::{Error, Result};
 use crate::schema::from_arrow::unischema_from_arrow;
 use crate::schema::Unischema;
@@ -51,7 +50,7 @@ impl DataFile {
         if let Some(meta) = self.footer.get() {
             return Ok(meta);
         }
-        let meta = store::block_on(self.load_footer())?;
+        let meta = storage::block_on(self.load_footer())?;
         Ok(self.footer.get_or_init(|| meta))
     }
 
@@ -87,12 +86,18 @@ pub struct Dataset {
     pub row_groups_hint: HashMap<String, usize>,
     /// The Hive partition keys seen in the file paths.
     pub partition_keys: Vec<String>,
+    /// Read requests and bytes fetched from the stores so far.
+    pub io: Arc<IoStats>,
 }
 
 impl Dataset {
     /// Lists the data files of `urls` and reads or infers the schema.
     pub fn open(urls: &[String], storage_options: &[(String, String)]) -> Result<Dataset> {
-        let locations = urls.iter().map(|u| store::open(u, storage_options)).collect::<Result<Vec<_>>>()?;
+        let io = Arc::new(IoStats::default());
+        let locations = urls
+            .iter()
+            .map(|u| storage::open(u, storage_options).map(|l| storage::counted(l, &io)))
+            .collect::<Result<Vec<_>>>()?;
         let mut files = Vec::new();
         for location in &locations {
             let mut found = data_files(location)?;
@@ -130,7 +135,7 @@ impl Dataset {
                 (unischema_from_arrow(first.footer()?.schema(), &partition_keys)?, SchemaSource::Inferred)
             }
         };
-        Ok(Dataset { files, schema, schema_source, row_groups_hint, partition_keys })
+        Ok(Dataset { files, schema, schema_source, row_groups_hint, partition_keys, io })
     }
 
     /// Row groups of file `index`: from the metadata hint when it has the file, else the footer.
@@ -149,7 +154,7 @@ impl Dataset {
         if missing.is_empty() {
             return Ok(());
         }
-        let loaded: Vec<(&DataFile, ArrowReaderMetadata)> = store::block_on(
+        let loaded: Vec<(&DataFile, ArrowReaderMetadata)> = storage::block_on(
             futures::stream::iter(missing)
                 .map(|f| async move { f.load_footer().await.map(|m| (f, m)) })
                 .buffered(FOOTER_CONCURRENCY)
@@ -179,8 +184,8 @@ pub fn is_data_file(rel_path: &str) -> bool {
 /// The data files under a location (or the file it names), see [`is_data_file`].
 fn data_files(location: &Location) -> Result<Vec<DataFile>> {
     let mut files = Vec::new();
-    for meta in store::list(location)? {
-        let rel = store::relative(&location.path, &meta.location);
+    for meta in storage::list(location)? {
+        let rel = storage::relative(&location.path, &meta.location);
         if !is_data_file(&rel) {
             continue;
         }
@@ -189,19 +194,25 @@ fn data_files(location: &Location) -> Result<Vec<DataFile>> {
         let partitions = dirs
             .iter()
             .filter_map(|d| d.split_once('='))
-            .map(|(k, v)| (store::percent_decode(k), store::percent_decode(v)))
+            .map(|(k, v)| (storage::percent_decode(k), storage::percent_decode(v)))
             .collect();
-        let file_location = Location { store: Arc::clone(&location.store), path: meta.location.clone(), url: location.url.clone() };
+        let file_location = Location { path: meta.location.clone(), ..location.clone() };
         files.push(DataFile { rel, location: file_location, size: meta.size, partitions, footer: OnceLock::new() });
     }
+    Ok(files)
+}
+
+/// `(relative path, size)` of the data files under a location, sorted by path.
+pub fn data_file_sizes(location: &Location) -> Result<Vec<(String, u64)>> {
+    let mut files: Vec<(String, u64)> = data_files(location)?.into_iter().map(|f| (f.rel, f.size)).collect();
+    files.sort();
     Ok(files)
 }
 
 /// `_common_metadata`, else `_metadata`, in the dataset directory: `(name, bytes)`.
 fn summary_file(location: &Location) -> Result<Option<(String, Vec<u8>)>> {
     for name in ["_common_metadata", "_metadata"] {
-        let path = Path::from_iter(location.path.parts().chain([name.into()]));
-        if let Some(bytes) = store::read_optional(&location.store, &path)? {
+        if let Some(bytes) = storage::read_optional(&location.child(name))? {
             return Ok(Some((name.to_string(), bytes)));
         }
     }

@@ -17,7 +17,7 @@ use super::decode::{decode_column, Column};
 use super::discovery::{parquet_error, DataFile, Dataset};
 use super::plan::{shuffle, Item, SplitMix64};
 use super::predicate::{Filters, Predicate};
-use super::store;
+use crate::storage;
 use super::values::cell;
 use crate::error::{Error, Result};
 
@@ -169,7 +169,7 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
     }
     let stream = builder.build().map_err(parquet_error)?;
     let projected = Arc::clone(stream.schema());
-    let batches: Vec<RecordBatch> = store::block_on(stream.try_collect()).map_err(parquet_error)?;
+    let batches: Vec<RecordBatch> = storage::block_on(stream.try_collect()).map_err(parquet_error)?;
     if batches.len() == 1 {
         return Ok(batches.into_iter().next().expect("one batch"));
     }

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::schema::{pickle, pickle_read, Unischema};
 
 /// Key of the pickled Unischema (upstream's format).
+/// The summary file of a dataset.
+pub const COMMON_METADATA: &str = "_common_metadata";
+
 pub const UNISCHEMA_PICKLE_KEY: &str = "dataset-toolkit.unischema.v1";
 /// Key of the Unischema JSON (ours; read first when present).
 pub const UNISCHEMA_JSON_KEY: &str = "dataset-toolkit.unischema.json.v1";

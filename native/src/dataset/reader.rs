@@ -133,7 +133,8 @@ impl Reader {
     }
 
     /// `{"row_groups", "items", "files", "rows", "num_epochs", "schema_source"}` of one epoch of
-    /// this reader's plan (rows before predicates and filters).
+    /// this reader's plan (rows before predicates and filters), and `{"io_requests", "io_bytes"}`:
+    /// the read requests made and bytes fetched so far (footers and metadata included).
     pub fn info_json(&self) -> Result<String> {
         let mut seen = std::collections::HashSet::new();
         let files: Vec<usize> = self.plan.row_groups.iter().map(|g| g.file).filter(|f| seen.insert(*f)).collect();
@@ -149,7 +150,10 @@ impl Reader {
             }
         };
         let names: Vec<&str> = files.iter().map(|&f| self.dataset.files[f].rel.as_str()).collect();
+        let (io_requests, io_bytes) = self.dataset.io.snapshot();
         Ok(serde_json::json!({
+            "io_requests": io_requests,
+            "io_bytes": io_bytes,
             "row_groups": self.plan.row_groups.len(),
             "items": self.plan.items.len(),
             "files": names,

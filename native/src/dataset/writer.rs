@@ -89,6 +89,17 @@ impl PartWriter {
         Self::with_sink(schema, row_group_bytes, compression, Sink::file(path)?)
     }
 
+    /// Like [`new`](PartWriter::new), writing a new file at `url` on any store (see [`Sink::at`]).
+    pub fn to_url(
+        schema: Unischema,
+        url: &str,
+        storage_options: &[(String, String)],
+        row_group_bytes: usize,
+        compression: &str,
+    ) -> Result<PartWriter> {
+        Self::with_sink(schema, row_group_bytes, compression, Sink::at(url, storage_options)?)
+    }
+
     fn with_sink(schema: Unischema, row_group_bytes: usize, compression: &str, sink: Sink) -> Result<PartWriter> {
         let mut props = WriterProperties::builder()
             .set_compression(self::compression(compression)?)
@@ -234,7 +245,7 @@ impl PartWriter {
         self.writer.flush().map_err(write_error)?;
         let row_groups = self.writer.flushed_row_groups().len();
         let mut sink = self.writer.into_inner().map_err(write_error)?; // writes the footer
-        sink.flush_file()?;
+        sink.finish_output()?;
         Ok((sink, self.rows, row_groups))
     }
 }

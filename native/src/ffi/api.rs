@@ -3,9 +3,10 @@
 
 use serde::Deserialize;
 
-use crate::dataset::{converter_cache, metadata};
+use crate::dataset::{converter_cache, discovery, metadata};
 use crate::error::{Error, Result, KIND_TABLE};
 use crate::schema::{validate_row, Unischema};
+use crate::storage;
 
 /// Names of the fields matching any regex of the JSON list `patterns_json`, as a JSON list.
 pub fn match_fields(schema: &Unischema, patterns_json: &str) -> Result<String> {
@@ -77,4 +78,33 @@ pub fn cache_marker(key: &str, rows: u64, files_json: &str) -> Result<Vec<u8>> {
 pub fn cache_check_marker(marker: &[u8], key: &str, present_json: &str) -> Result<i64> {
     let present: Vec<(String, u64)> = parse_json(present_json, "present files")?;
     Ok(converter_cache::check_marker(marker, key, &present)?.map_or(-1, |rows| rows as i64))
+}
+
+/// `storage_options` as the bindings pass them: NULL/`None`, or a JSON object of strings.
+pub fn storage_options(json: Option<&str>) -> Result<Vec<(String, String)>> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(json) => Ok(parse_json::<std::collections::BTreeMap<String, String>>(json, "storage options")?.into_iter().collect()),
+    }
+}
+
+/// Deletes the directory (or object) at `url` recursively; whether anything was there.
+pub fn storage_delete(url: &str, options: Option<&str>) -> Result<bool> {
+    storage::delete_recursive(&storage::open(url, &storage_options(options)?)?)
+}
+
+/// Writes `data` to `url` atomically (see [`storage::write_atomically`]).
+pub fn storage_write(url: &str, options: Option<&str>, data: &[u8]) -> Result<()> {
+    storage::write_atomically(&storage::open(url, &storage_options(options)?)?, data.to_vec())
+}
+
+/// The bytes at `url`, or `None` when nothing is there.
+pub fn storage_read(url: &str, options: Option<&str>) -> Result<Option<Vec<u8>>> {
+    storage::read_optional(&storage::open(url, &storage_options(options)?)?)
+}
+
+/// The data files under the directory `url` as JSON `[[relative path, length], ...]`, sorted.
+pub fn storage_data_files(url: &str, options: Option<&str>) -> Result<String> {
+    let files = discovery::data_file_sizes(&storage::open(url, &storage_options(options)?)?)?;
+    Ok(serde_json::to_string(&files).expect("pairs serialize"))
 }

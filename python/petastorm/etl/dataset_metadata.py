@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from petastorm import _native
+from petastorm import _native, _storage
 from petastorm.etl import _part_writer
 from petastorm.errors import PetastormMetadataError, PetastormMetadataGenerationError  # noqa: F401
 from petastorm.etl._hadoop_fs import HadoopFileSystem
@@ -60,44 +60,48 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
                 hadoop_conf.set(key, value)
 
 
-def write_dataset(spark, rows, dataset_url, schema, row_group_size_mb=256, mode='overwrite'):
-    """Writes ``rows`` as a Petastorm dataset at a local ``dataset_url``: each Python worker checks and
-    encodes the rows of its partition (as :func:`~petastorm.unischema.dict_to_spark_row` does) and writes
-    its Parquet part file itself with the native writer, so no row goes through the JVM. The driver
-    commits the files once every task succeeded (a failed job leaves no data file) and writes
-    ``_common_metadata`` (as :func:`materialize_dataset`).
+def write_dataset(spark, rows, dataset_url, schema, row_group_size_mb=256, mode='overwrite', storage_options=None):
+    """Writes ``rows`` as a Petastorm dataset at ``dataset_url``: each Python worker checks and encodes the
+    rows of its partition (as :func:`~petastorm.unischema.dict_to_spark_row` does) and writes its Parquet
+    part file itself with the native writer, so no row goes through the JVM. The driver commits the files
+    once every task succeeded (a failed job leaves no data file) and writes ``_common_metadata``
+    (atomically), all through the native storage layer.
 
     :param rows: an RDD of row dicts (``{field name: value}``)
-    :param dataset_url: a ``file://`` URL or a local path, reachable by every executor; for other file
-        systems use :func:`petastorm.jvm.write_dataset`
+    :param dataset_url: a local path or ``file://`` URL every executor sees, or a URL of any store the
+        native layer reaches (``s3://``/``s3a://``, ``gs://``, ``abfs(s)://``, ``hdfs://``, ...): part files
+        are uploaded in parts and appear only when committed
     :param row_group_size_mb: the size of a row group (encoded)
     :param mode: Spark's save mode: ``'overwrite'``, ``'append'``, ``'ignore'`` or ``'error'``
-    :raises ValueError: before any job, for a non-local URL, an unknown mode, or a schema the native
-        writer cannot write (date, timestamp and decimal fields)
+    :param storage_options: credentials and endpoints of the store (as for ``make_reader``); they travel
+        to the executors with the tasks. Without them, each process uses its environment.
+    :raises ValueError: before any job, for an unknown mode or a schema the native writer cannot write
+        (date, timestamp and decimal fields)
 
     >>> rows = spark.sparkContext.parallelize(range(100), 4).map(row_generator)
     >>> write_dataset(spark, rows, 'file:///tmp/hello_world_dataset', HelloWorldSchema, row_group_size_mb=64)
     """
-    reason = schema._native().writer_unsupported()
+    handle = schema._native()
+    reason = handle.writer_unsupported()
     if reason:
         raise ValueError('write_dataset cannot write schema {}: {}'.format(schema._name, reason))
     if not row_group_size_mb or row_group_size_mb <= 0:
         raise ValueError('row_group_size_mb must be positive, got {!r}'.format(row_group_size_mb))
-    root = _native.dataset_local_root(dataset_url)
-    if not _native.dataset_prepare(root, mode):
+    dataset_url = dataset_url.rstrip('/') or dataset_url
+    if not _storage.prepare(dataset_url, mode, storage_options):
         return
     if rows.getNumPartitions() == 0:
         rows = spark.sparkContext.parallelize([], 1)  # partition 0 writes the (empty) file
     job = str(uuid.uuid4())
     compression = spark.conf.get('spark.sql.parquet.compression.codec', 'snappy')
-    write = functools.partial(_part_writer.write_partition, schema, root, job, int(row_group_size_mb * 2 ** 20),
-                              compression)
-    with materialize_dataset(spark, 'file://' + root, schema, row_group_size_mb):
-        try:
-            _native.dataset_commit(root, job, rows.mapPartitionsWithIndex(write).collect())
-        except BaseException:
-            _native.dataset_abort(root, job)
-            raise
+    write = functools.partial(_part_writer.write_partition, schema, dataset_url, storage_options, job,
+                              int(row_group_size_mb * 2 ** 20), compression)
+    try:
+        _storage.commit(dataset_url, job, rows.mapPartitionsWithIndex(write).collect(), storage_options)
+    except BaseException:
+        _storage.abort(dataset_url, job, storage_options)
+        raise
+    _storage.write_common_metadata(handle, dataset_url, storage_options)
 
 
 def _write_common_metadata(fs, handle):

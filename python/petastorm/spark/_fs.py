@@ -1,23 +1,13 @@
 """Byte moving for the converter's cache directories, through the Hadoop FileSystem of the URL
 (reached from the PySpark driver via py4j), so that it works on any URL Spark can write to.
 
-Without a SparkContext (an unpickled converter in a trainer process) :func:`delete_dir` falls
-back to the local file system or ``pyarrow.fs``.
+Without a SparkContext (an unpickled converter in a trainer process) :func:`delete_dir` uses the
+native storage layer.
 """
-import shutil
 import uuid
-from urllib.parse import unquote, urlparse
 
+from petastorm import _storage
 from petastorm.etl._hadoop_fs import list_data_files
-
-
-def normalize_dir_url(url):
-    """``url`` without trailing ``/``; ``file:/x`` and ``file://localhost/x`` become ``file:///x``."""
-    url = url.rstrip('/') if not url.endswith(':///') else url
-    parsed = urlparse(url)
-    if parsed.scheme == 'file' and parsed.netloc in ('', 'localhost') and not url.startswith('file:///'):
-        url = 'file://' + parsed.path
-    return url
 
 
 class HadoopFs(object):
@@ -130,21 +120,9 @@ class HadoopFs(object):
 
 def delete_dir(url):
     """Deletes a directory URL recursively: through the active SparkContext's Hadoop FileSystem when
-    there is one, else ``shutil`` for ``file:`` URLs and ``pyarrow.fs`` for others."""
+    there is one (it holds the cluster's credentials), else through the native storage layer (any
+    URL it reaches, credentials from the environment)."""
     fs = HadoopFs.active()
     if fs is not None:
         return fs.delete(url)
-    parsed = urlparse(url)
-    if parsed.scheme in ('', 'file'):
-        path = unquote(parsed.path) if parsed.scheme else url
-        try:
-            shutil.rmtree(path)
-        except FileNotFoundError:
-            return False
-        return True
-    import pyarrow.fs
-    filesystem, path = pyarrow.fs.FileSystem.from_uri(url)
-    if filesystem.get_file_info(path).type == pyarrow.fs.FileType.NotFound:
-        return False
-    filesystem.delete_dir(path)
-    return True
+    return _storage.delete(url)

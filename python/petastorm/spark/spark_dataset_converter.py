@@ -20,7 +20,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from petastorm.spark import _persistent
-from petastorm.spark._fs import HadoopFs, delete_dir, normalize_dir_url
+from petastorm._storage import normalize_dir_url
+from petastorm.spark._fs import HadoopFs, delete_dir
 
 logger = logging.getLogger(__name__)
 

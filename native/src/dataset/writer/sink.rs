@@ -1,4 +1,4 @@
-//! Where a part file's bytes go: chunks the caller drains, or a local file.
+//! Where a part file's bytes go: chunks the caller drains, a local file, or an object store upload.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::storage::{self, Family, Upload};
 
 /// Chunks are allocated with this capacity (a row group of hundreds of MiB is handed out in
 /// pieces of about this size, never as one buffer).
@@ -18,6 +19,8 @@ pub enum Sink {
     /// Bytes not yet taken, oldest first.
     Chunks(VecDeque<Vec<u8>>),
     File(BufWriter<File>),
+    /// Visible in the store once the writer finished (an unfinished upload is aborted).
+    Store(Upload),
 }
 
 impl Sink {
@@ -31,17 +34,34 @@ impl Sink {
         Ok(Sink::File(BufWriter::with_capacity(FILE_BUFFER_BYTES, file)))
     }
 
+    /// A new file at `url` on any store: a local file (its directory created), else an upload.
+    pub fn at(url: &str, storage_options: &[(String, String)]) -> Result<Sink> {
+        let location = storage::open(url, storage_options)?;
+        if location.family != Family::Local {
+            return Ok(Sink::Store(Upload::start(location)?));
+        }
+        let (_, parsed) = storage::canonical(url)?;
+        let path = parsed.to_file_path().map_err(|()| Error::value(format!("'{url}' is not a local path")))?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("cannot create '{}': {e}", parent.display())))?;
+        }
+        Sink::file(&path)
+    }
+
     /// The oldest chunk not yet taken; empty when there is none (always, for a file).
     pub fn take_chunk(&mut self) -> Vec<u8> {
         match self {
             Sink::Chunks(chunks) => chunks.pop_front().unwrap_or_default(),
-            Sink::File(_) => Vec::new(),
+            Sink::File(_) | Sink::Store(_) => Vec::new(),
         }
     }
 
-    /// Flushes a file sink to the operating system (nothing for chunks).
-    pub(super) fn flush_file(&mut self) -> Result<()> {
-        self.flush().map_err(|e| Error::io(format!("writing Parquet: {e}")))
+    /// Flushes a file sink to the operating system and completes an upload (nothing for chunks).
+    pub(super) fn finish_output(&mut self) -> Result<()> {
+        match self {
+            Sink::Store(upload) => upload.complete(),
+            _ => self.flush().map_err(|e| Error::io(format!("writing Parquet: {e}"))),
+        }
     }
 }
 
@@ -49,6 +69,7 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Sink::File(f) => f.write(buf),
+            Sink::Store(upload) => upload.write(buf),
             Sink::Chunks(chunks) => {
                 match chunks.back_mut() {
                     Some(last) if last.capacity() - last.len() >= buf.len() => last.extend_from_slice(buf),
@@ -66,7 +87,7 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Sink::File(f) => f.flush(),
-            Sink::Chunks(_) => Ok(()),
+            Sink::Store(_) | Sink::Chunks(_) => Ok(()),
         }
     }
 }

@@ -5,12 +5,14 @@ mod converter_cache;
 mod metadata;
 mod reader;
 mod schema;
+mod storage;
 mod writer;
 
 pub use converter_cache::*;
 pub use metadata::*;
 pub use reader::*;
 pub use schema::*;
+pub use storage::*;
 pub use writer::*;
 
 use std::cell::RefCell;
@@ -46,6 +48,17 @@ unsafe fn str_arg<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
         return Err(Error::value(format!("{what} is NULL")));
     }
     CStr::from_ptr(ptr).to_str().map_err(|_| Error::value(format!("{what} is not valid UTF-8")))
+}
+
+/// An optional NUL-terminated string argument (NULL → `None`).
+///
+/// # Safety
+/// `ptr` is null or points to a NUL-terminated string that outlives `'a`.
+unsafe fn opt_str_arg<'a>(ptr: *const c_char, what: &str) -> Result<Option<&'a str>> {
+    match ptr.is_null() {
+        true => Ok(None),
+        false => str_arg(ptr, what).map(Some),
+    }
 }
 
 /// A `(pointer, length)` argument; NULL is allowed only for an empty slice.

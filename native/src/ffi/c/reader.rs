@@ -6,7 +6,8 @@ use std::ffi::{c_char, c_void};
 use arrow::array::{Array, StructArray};
 use arrow::ffi::{to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 
-use super::{out_arg, status, str_arg, write_bytes};
+use super::{opt_str_arg, out_arg, status, str_arg, write_bytes};
+use crate::ffi::api;
 use crate::dataset::discovery::dataset_schema;
 use crate::dataset::options::ReaderOptions;
 use crate::dataset::reader::Reader;
@@ -132,16 +133,7 @@ pub unsafe extern "C" fn pst_dataset_schema(
 ) -> i32 {
     status(|| {
         let url = str_arg(url, "url")?;
-        let options: Vec<(String, String)> = match storage_options_json.is_null() {
-            true => Vec::new(),
-            false => serde_json::from_str::<std::collections::BTreeMap<String, String>>(str_arg(
-                storage_options_json,
-                "storage_options_json",
-            )?)
-            .map_err(|e| Error::value(format!("invalid storage options JSON: {e}")))?
-            .into_iter()
-            .collect(),
-        };
+        let options = api::storage_options(opt_str_arg(storage_options_json, "storage_options_json")?)?;
         write_bytes(out, out_len, dataset_schema(url, &options)?.to_json())
     })
 }

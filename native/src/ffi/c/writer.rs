@@ -1,14 +1,15 @@
-//! C ABI: the native Parquet part-file writer (`dataset::writer`) and the local commit protocol
-//! (`dataset::commit`) of datasets written by Python workers.
+//! C ABI: the native Parquet part-file writer (`dataset::writer`), the commit protocol
+//! (`dataset::commit`) and `_common_metadata` (`dataset::summary`) of datasets written by Python
+//! workers, on any store of the storage layer.
 
 use std::ffi::{c_char, c_void};
-use std::path::{Path, PathBuf};
 
-use super::{out_arg, schema_arg, slice_arg, status, str_arg, write_bytes};
-use crate::dataset::commit;
+use super::{opt_str_arg, out_arg, schema_arg, slice_arg, status, str_arg, write_bytes};
 use crate::dataset::writer::{unsupported_field, PartWriter, SharedPartWriter};
+use crate::dataset::{commit, summary};
 use crate::error::{Error, Result};
 use crate::ffi::api;
+use crate::storage::{self, Location};
 
 /// The writer behind a handle from [`pst_writer_open`].
 ///
@@ -36,31 +37,30 @@ pub unsafe extern "C" fn pst_writer_unsupported(schema: *const c_void, out: *mut
     status(|| write_bytes(out, out_len, unsupported_field(schema_arg(schema)?).unwrap_or_default()))
 }
 
-/// Creates a Parquet file at `path` (and its missing parent folders) and a writer handle for it,
-/// released by [`pst_writer_free`].
+/// Creates a Parquet file at `url` (a local path or `file:` URL, its missing folders created; or
+/// an object on any store of the storage layer, uploaded in parts and visible only once finished)
+/// and a writer handle for it, released by [`pst_writer_free`].
 ///
 /// # Safety
-/// `schema` is a live handle; `path` and `compression` are NUL-terminated strings;
-/// `out_writer` is valid for writes.
+/// `schema` is a live handle; `url` and `compression` are NUL-terminated strings, `options_json`
+/// NULL or one; `out_writer` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn pst_writer_open(
     schema: *const c_void,
-    path: *const c_char,
+    url: *const c_char,
+    options_json: *const c_char,
     row_group_bytes: u64,
     compression: *const c_char,
     out_writer: *mut *mut c_void,
 ) -> i32 {
     status(|| {
         let out = out_arg(out_writer, "out_writer")?;
-        let path = Path::new(str_arg(path, "path")?);
         let row_group_bytes = usize::try_from(row_group_bytes)
             .map_err(|_| Error::value(format!("invalid row group size {row_group_bytes}")))?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::io(format!("cannot create '{}': {e}", parent.display())))?;
-        }
+        let options = api::storage_options(opt_str_arg(options_json, "options_json")?)?;
         let schema = schema_arg(schema)?.clone();
-        let writer = PartWriter::to_file(schema, path, row_group_bytes, str_arg(compression, "compression")?)?;
+        let compression = str_arg(compression, "compression")?;
+        let writer = PartWriter::to_url(schema, str_arg(url, "url")?, &options, row_group_bytes, compression)?;
         *out = Box::into_raw(Box::new(SharedPartWriter::new(writer))) as *mut c_void;
         Ok(())
     })
@@ -183,35 +183,40 @@ pub unsafe extern "C" fn pst_writer_free(writer: *mut c_void) {
     }
 }
 
-/// Applies save mode `mode` to the dataset at `url` (a local path or `file:` URL); `*out_proceed`
-/// is 0 when there is nothing to write (`ignore` and the dataset exists).
+/// The dataset root at `url` (any store) with `options_json` (NULL or a JSON object of strings).
 ///
 /// # Safety
-/// `url` and `mode` are NUL-terminated strings; `out_proceed` is valid for writes.
+/// `url` is a NUL-terminated string, `options_json` NULL or one.
+unsafe fn root_arg(url: *const c_char, options_json: *const c_char) -> Result<Location> {
+    storage::open(str_arg(url, "url")?, &api::storage_options(opt_str_arg(options_json, "options_json")?)?)
+}
+
+/// Applies save mode `mode` to the dataset at `url`; `*out_proceed` is 0 when there is nothing
+/// to write (`ignore` and the dataset exists).
+///
+/// # Safety
+/// `url` and `mode` are NUL-terminated strings, `options_json` NULL or one; `out_proceed` is
+/// valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn pst_dataset_prepare(url: *const c_char, mode: *const c_char, out_proceed: *mut i32) -> i32 {
+pub unsafe extern "C" fn pst_dataset_prepare(
+    url: *const c_char,
+    options_json: *const c_char,
+    mode: *const c_char,
+    out_proceed: *mut i32,
+) -> i32 {
     status(|| {
         let out = out_arg(out_proceed, "out_proceed")?;
-        *out = i32::from(commit::prepare(&commit::local_root(str_arg(url, "url")?)?, str_arg(mode, "mode")?)?);
+        *out = i32::from(commit::prepare(&root_arg(url, options_json)?, str_arg(mode, "mode")?)?);
         Ok(())
     })
 }
 
-/// The absolute local directory of a dataset URL (a `Value` error for non-local URLs).
-///
-/// # Safety
-/// `url` is a NUL-terminated string; `out`/`out_len` are valid for writes.
-#[no_mangle]
-pub unsafe extern "C" fn pst_dataset_local_root(url: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32 {
-    status(|| write_bytes(out, out_len, path_string(commit::local_root(str_arg(url, "url")?)?)?))
-}
-
-/// The staging path where attempt `attempt` of job `job` writes partition `partition`.
+/// The staging URL where attempt `attempt` of job `job` writes partition `partition`.
 ///
 /// # Safety
 /// `url` and `job` are NUL-terminated strings; `out`/`out_len` are valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn pst_dataset_part_path(
+pub unsafe extern "C" fn pst_dataset_part_url(
     url: *const c_char,
     job: *const c_char,
     partition: u32,
@@ -219,35 +224,45 @@ pub unsafe extern "C" fn pst_dataset_part_path(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
-    status(|| {
-        let root = commit::local_root(str_arg(url, "url")?)?;
-        write_bytes(out, out_len, path_string(commit::part_path(&root, str_arg(job, "job")?, partition, attempt)?)?)
-    })
+    status(|| write_bytes(out, out_len, commit::part_url(str_arg(url, "url")?, str_arg(job, "job")?, partition, attempt)?))
 }
 
-/// Commits job `job`: moves its parts (`[[partition, path], ...]` JSON) into place and creates `_SUCCESS`.
+/// Commits job `job`: moves its parts (`[[partition, URL], ...]` JSON) into place and creates `_SUCCESS`.
 ///
 /// # Safety
-/// `url`, `job` and `parts_json` are NUL-terminated strings.
+/// `url`, `job` and `parts_json` are NUL-terminated strings, `options_json` NULL or one.
 #[no_mangle]
-pub unsafe extern "C" fn pst_dataset_commit(url: *const c_char, job: *const c_char, parts_json: *const c_char) -> i32 {
+pub unsafe extern "C" fn pst_dataset_commit(
+    url: *const c_char,
+    options_json: *const c_char,
+    job: *const c_char,
+    parts_json: *const c_char,
+) -> i32 {
     status(|| {
-        let parts: Vec<(u32, PathBuf)> = serde_json::from_str(str_arg(parts_json, "parts_json")?)
+        let parts: Vec<(u32, String)> = serde_json::from_str(str_arg(parts_json, "parts_json")?)
             .map_err(|e| Error::value(format!("invalid parts JSON: {e}")))?;
-        commit::commit(&commit::local_root(str_arg(url, "url")?)?, str_arg(job, "job")?, &parts)
+        commit::commit(&root_arg(url, options_json)?, str_arg(job, "job")?, &parts)
     })
 }
 
 /// Removes the staging files of job `job`.
 ///
 /// # Safety
-/// `url` and `job` are NUL-terminated strings.
+/// `url` and `job` are NUL-terminated strings, `options_json` NULL or one.
 #[no_mangle]
-pub unsafe extern "C" fn pst_dataset_abort(url: *const c_char, job: *const c_char) -> i32 {
-    status(|| commit::abort(&commit::local_root(str_arg(url, "url")?)?, str_arg(job, "job")?))
+pub unsafe extern "C" fn pst_dataset_abort(url: *const c_char, options_json: *const c_char, job: *const c_char) -> i32 {
+    status(|| commit::abort(&root_arg(url, options_json)?, str_arg(job, "job")?))
 }
 
-/// A path as UTF-8 text (a `Value` error for other names).
-fn path_string(path: PathBuf) -> Result<String> {
-    path.into_os_string().into_string().map_err(|p| Error::value(format!("path {p:?} is not valid UTF-8")))
+/// Writes `_common_metadata` (atomically) for the data files under `url` and the schema.
+///
+/// # Safety
+/// `schema` is a live handle; `url` is a NUL-terminated string, `options_json` NULL or one.
+#[no_mangle]
+pub unsafe extern "C" fn pst_dataset_write_metadata(
+    schema: *const c_void,
+    url: *const c_char,
+    options_json: *const c_char,
+) -> i32 {
+    status(|| summary::write_common_metadata(&root_arg(url, options_json)?, schema_arg(schema)?))
 }

@@ -6,6 +6,7 @@ mod commit;
 mod converter_cache;
 mod metadata;
 mod schema;
+mod storage;
 mod writer;
 
 use jni::objects::{JByteArray, JLongArray, JObject, JString, JValue, ReleaseMode};

@@ -194,6 +194,9 @@ public final class NativeLib {
     /** Diagnostics: panics in Rust; the guard turns it into {@code PetastormException("panic: " + message)}. */
     public static native void panicProbe(String message);
 
+    /** A directory URL as the converters name it: no trailing '/', {@code file:///x} for local forms. */
+    public static native String normalizeDirUrl(String url);
+
     /** The persistent converter-cache key (hex) of key inputs as JSON (see docs/ffi.md). */
     public static native String cacheKey(String inputsJson);
 

@@ -9,6 +9,7 @@ import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan
 import org.apache.spark.sql.functions.{col, count, lit}
 import org.apache.spark.sql.types.{ArrayType, DataType, DoubleType, FloatType}
 import org.slf4j.LoggerFactory
+import petastorm.jni.NativeLib
 
 import scala.collection.mutable
 import scala.jdk.CollectionConverters._
@@ -131,13 +132,8 @@ object SparkDatasetConverter {
   private def persistentEnabled(spark: SparkSession): Boolean =
     spark.conf.getOption(PERSISTENT_CACHE_CONF).exists(_.trim.equalsIgnoreCase("true"))
 
-  /** Without trailing `/`; `file:/x` becomes `file:///x` (as the Python converter). */
-  private[spark] def normalizeDirUrl(url: String): String = {
-    val trimmed = if (url.endsWith(":///")) url else url.replaceAll("/+$", "")
-    if (trimmed.startsWith("file:/") && !trimmed.startsWith("file://")) "file://" + trimmed.stripPrefix("file:")
-    else if (trimmed.startsWith("file://localhost/")) "file://" + trimmed.stripPrefix("file://localhost")
-    else trimmed
-  }
+  /** Without trailing `/`; `file:/x` becomes `file:///x` (the native rule, as the Python converter). */
+  private[spark] def normalizeDirUrl(url: String): String = NativeLib.normalizeDirUrl(url)
 
   private def dirName(spark: SparkSession): String =
     s"${new SimpleDateFormat("yyyyMMddHHmmss").format(new Date())}-appid-${spark.sparkContext.applicationId}-" +

@@ -1,0 +1,46 @@
+//! `_common_metadata` of a dataset on any store: its data files listed, their footers fetched
+//! (two ranged reads each), the summary built ([`metadata::common_metadata`]) and written
+//! atomically, so a reader sees the old summary or the new one, never none.
+
+use futures::{StreamExt, TryStreamExt};
+
+use super::discovery::data_file_sizes;
+use super::metadata::{self, COMMON_METADATA};
+use crate::error::{Error, Result};
+use crate::schema::Unischema;
+use crate::storage::{self, Location};
+
+/// How many footers are fetched at once.
+const CONCURRENCY: usize = 16;
+
+/// Writes `<root>/_common_metadata` for the data files under `root` and `schema`.
+pub fn write_common_metadata(root: &Location, schema: &Unischema) -> Result<()> {
+    let files = data_file_sizes(root)?;
+    let footers: Vec<Vec<u8>> = storage::block_on(
+        futures::stream::iter(files.iter().map(|(rel, size)| footer(root, rel, *size)))
+            .buffered(CONCURRENCY)
+            .try_collect(),
+    )?;
+    let entries: Vec<(&str, &[u8])> = files.iter().zip(&footers).map(|((rel, _), f)| (rel.as_str(), f.as_slice())).collect();
+    let bytes = metadata::common_metadata(schema, &entries).map_err(|e| e.context(format_args!("dataset '{}'", root.url)))?;
+    storage::write_atomically(&root.child(COMMON_METADATA), bytes)
+}
+
+/// The last `footer length + 8` bytes of the data file `rel` (of `size` bytes) under `root`.
+async fn footer(root: &Location, rel: &str, size: u64) -> Result<Vec<u8>> {
+    let file = root.join(rel);
+    let fetch = |range: std::ops::Range<u64>| {
+        let file = &file;
+        async move {
+            file.store.get_range(&file.path, range).await.map_err(|e| Error::io(format!("reading '{}': {e}", file.url)))
+        }
+    };
+    if size < 12 {
+        return Err(Error::metadata(format!("file '{rel}' is too short to be Parquet ({size} bytes)")));
+    }
+    let len = metadata::parquet_footer_len(&fetch(size - 8..size).await?).map_err(|e| e.context(format_args!("file '{rel}'")))?;
+    let start = size.checked_sub(len + 8).ok_or_else(|| {
+        Error::metadata(format!("file '{rel}': footer length {len} exceeds the file size {size}"))
+    })?;
+    Ok(fetch(start..size).await?.to_vec())
+}

@@ -1,0 +1,86 @@
+//! C ABI: the storage layer (`crate::storage`) for the bindings' file rules: directory URLs,
+//! recursive delete, atomic write, read, and data-file listing on any supported store.
+
+use std::ffi::c_char;
+
+use super::{opt_str_arg, out_arg, slice_arg, status, str_arg, write_bytes};
+use crate::ffi::api;
+use crate::storage;
+
+/// The directory URL `url` as the converters name it (`storage::normalize_dir_url`).
+///
+/// # Safety
+/// `url` is a NUL-terminated string; `out`/`out_len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_storage_normalize_dir_url(url: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+    status(|| write_bytes(out, out_len, storage::normalize_dir_url(str_arg(url, "url")?)))
+}
+
+/// Deletes everything at `url` recursively; `*out_deleted` is 1 when something was there.
+///
+/// # Safety
+/// `url` is a NUL-terminated string, `options_json` NULL or one; `out_deleted` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_storage_delete(url: *const c_char, options_json: *const c_char, out_deleted: *mut i32) -> i32 {
+    status(|| {
+        let deleted = api::storage_delete(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?;
+        *out_arg(out_deleted, "out_deleted")? = i32::from(deleted);
+        Ok(())
+    })
+}
+
+/// Writes `data_len` bytes to `url` atomically (readers see the old object or the new one).
+///
+/// # Safety
+/// `url` is a NUL-terminated string, `options_json` NULL or one; `data` holds `data_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_storage_write(
+    url: *const c_char,
+    options_json: *const c_char,
+    data: *const u8,
+    data_len: usize,
+) -> i32 {
+    status(|| {
+        let data = slice_arg(data, data_len, "data")?;
+        api::storage_write(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?, data)
+    })
+}
+
+/// The bytes at `url`; `*out_found` is 0 (and nothing is written to `out`) when there are none.
+///
+/// # Safety
+/// `url` is a NUL-terminated string, `options_json` NULL or one; the out-pointers are valid.
+#[no_mangle]
+pub unsafe extern "C" fn pst_storage_read(
+    url: *const c_char,
+    options_json: *const c_char,
+    out_found: *mut i32,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    status(|| {
+        let found = api::storage_read(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?;
+        *out_arg(out_found, "out_found")? = i32::from(found.is_some());
+        match found {
+            Some(bytes) => write_bytes(out, out_len, bytes),
+            None => Ok(()),
+        }
+    })
+}
+
+/// The data files under the directory `url`: JSON `[[relative path, length], ...]`, sorted.
+///
+/// # Safety
+/// `url` is a NUL-terminated string, `options_json` NULL or one; `out`/`out_len` are valid.
+#[no_mangle]
+pub unsafe extern "C" fn pst_storage_data_files(
+    url: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    status(|| {
+        let files = api::storage_data_files(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?;
+        write_bytes(out, out_len, files)
+    })
+}
