@@ -78,3 +78,11 @@ pub fn cache_check_marker(marker: &[u8], key: &str, present_json: &str) -> Resul
     let present: Vec<(String, u64)> = parse_json(present_json, "present files")?;
     Ok(converter_cache::check_marker(marker, key, &present)?.map_or(-1, |rows| rows as i64))
 }
+
+/// The Unischema JSON inferred from an exported Arrow schema plus Hive partition keys (a JSON list).
+pub fn unischema_from_arrow(schema: &arrow::ffi::FFI_ArrowSchema, partition_keys_json: &str) -> Result<String> {
+    let keys: Vec<String> = parse_json(partition_keys_json, "partition keys")?;
+    let schema = arrow::datatypes::Schema::try_from(schema)
+        .map_err(|e| Error::value(format!("not an Arrow schema: {e}")))?;
+    Ok(crate::schema::from_arrow::unischema_from_arrow(&schema, &keys)?.to_json())
+}
