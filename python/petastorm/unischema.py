@@ -106,12 +106,14 @@ class Unischema(object):
         :param omit_unsupported_fields: accepted for upstream compatibility: no column is omitted; those
             NumPy has no type for (dates, nested types) are kept with a loose dtype
         """
+        import pyarrow as pa
+        import pyarrow.dataset as pds
         from petastorm.reader import _schema_from_json
         arrow_schema = getattr(parquet_dataset, 'schema', parquet_dataset)
-        partitioning = getattr(parquet_dataset, 'partitioning', None)
-        keys = list(partitioning.schema.names) if partitioning is not None else []
+        keys = []
+        for fragment in getattr(parquet_dataset, 'fragments', ()):
+            keys += [k for k in pds.get_partition_keys(fragment.partition_expression) if k not in keys]
         columns = [f for f in arrow_schema if f.name not in keys]
-        import pyarrow as pa
         return _schema_from_json(_native.schema_from_arrow(pa.schema(columns), keys))
 
     def create_schema_view(self, fields):

@@ -9,15 +9,7 @@ import uuid
 from urllib.parse import unquote, urlparse
 
 from petastorm.etl._hadoop_fs import list_data_files
-
-
-def normalize_dir_url(url):
-    """``url`` without trailing ``/``; ``file:/x`` and ``file://localhost/x`` become ``file:///x``."""
-    url = url.rstrip('/') if not url.endswith(':///') else url
-    parsed = urlparse(url)
-    if parsed.scheme == 'file' and parsed.netloc in ('', 'localhost') and not url.startswith('file:///'):
-        url = 'file://' + parsed.path
-    return url
+from petastorm.fs_utils import normalize_dir_url  # noqa: F401  (the one rule, re-exported for the converter)
 
 
 class HadoopFs(object):
