@@ -4,6 +4,8 @@ code and tools that open dataset files with pyarrow.
 """
 from urllib.parse import urlparse
 
+from petastorm._ignored import warn_ignored
+
 _BUCKET_SCHEMES = ('s3', 's3a', 's3n', 'gs', 'gcs')
 
 
@@ -38,13 +40,16 @@ class FilesystemResolver(object):
 
     :param dataset_url: an absolute URL (a string or a ``urlparse`` result); a URL without a scheme is a
         ``ValueError`` as upstream
-    :param hadoop_configuration, connector, hdfs_driver, user: accepted for upstream compatibility; HDFS is
-        reached through ``pyarrow.fs.HadoopFileSystem``
+    :param hadoop_configuration, connector, hdfs_driver, user: accepted for upstream compatibility (warn once
+        when given); HDFS is reached through ``pyarrow.fs.HadoopFileSystem``
     :param s3_config_kwargs: keyword arguments of ``pyarrow.fs.S3FileSystem``
     """
 
     def __init__(self, dataset_url, hadoop_configuration=None, connector=None, hdfs_driver='libhdfs3', user=None,
                  s3_config_kwargs=None):
+        warn_ignored('FilesystemResolver', 'file systems come from pyarrow.fs',
+                     hadoop_configuration=(hadoop_configuration, None), connector=(connector, None),
+                     hdfs_driver=(hdfs_driver, 'libhdfs3'), user=(user, None))
         self._dataset_url = dataset_url
         self._parsed_dataset_url = urlparse(dataset_url) if isinstance(dataset_url, str) else dataset_url
         if not self._parsed_dataset_url.scheme:

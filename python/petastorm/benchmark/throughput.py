@@ -5,6 +5,7 @@ from collections import namedtuple
 from enum import Enum
 
 from petastorm import make_reader
+from petastorm._ignored import warn_ignored
 from petastorm.tools._progress import Progress
 
 BenchmarkResult = namedtuple('BenchmarkResult', ['time_mean', 'samples_per_second', 'memory_info', 'cpu'])
@@ -56,9 +57,12 @@ def reader_throughput(dataset_url, field_regex=None, warmup_cycles_count=300, me
     (percent of one core) during the measurement.
 
     :param field_regex: regular expressions of the fields to read (``None``: all)
-    :param profile_threads, min_after_dequeue: accepted for upstream compatibility
+    :param profile_threads: accepted for upstream compatibility (warns once when set): decoding runs in native
+        threads, which Python's profiler does not see
+    :param min_after_dequeue: accepted for upstream compatibility (the tf method shuffles with ``Dataset.shuffle``)
     :param reader_extra_args: more keyword arguments of ``make_reader``
     """
+    warn_ignored('reader_throughput', 'decoding runs in native threads', profile_threads=(profile_threads, False))
     progress = Progress('reading', warmup_cycles_count + measure_cycles_count, 'samples') if show_progress else None
     with make_reader(dataset_url, schema_fields=field_regex, reader_pool_type=str(pool_type),
                      workers_count=loaders_count, num_epochs=None, **(reader_extra_args or {})) as reader:
