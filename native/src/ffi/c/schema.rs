@@ -205,7 +205,9 @@ pub unsafe extern "C" fn pst_schema_from_arrow(
     out_len: *mut usize,
 ) -> i32 {
     status(|| {
-        let ffi = (arrow_schema as *mut FFI_ArrowSchema).as_mut().ok_or_else(|| crate::Error::value("arrow_schema is NULL"))?;
+        let ffi = (arrow_schema as *mut FFI_ArrowSchema)
+            .as_mut()
+            .ok_or_else(|| crate::Error::value("arrow_schema is NULL"))?;
         let owned = std::mem::replace(ffi, FFI_ArrowSchema::empty()); // released when dropped
         let json = api::unischema_from_arrow(&owned, str_arg(partition_keys_json, "partition_keys_json")?)?;
         write_bytes(out, out_len, json)
