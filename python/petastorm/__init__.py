@@ -6,9 +6,14 @@ loaded through ctypes (see ``petastorm._native``). ``make_reader``/``make_batch_
 ``petastorm.make_reader``) are imported on first use, so ``import petastorm`` stays light.
 """
 
-__version__ = '0.1.0'
+from petastorm.errors import NoDataAvailableError  # noqa: F401  (upstream exports it here)
 
-__all__ = ['make_reader', 'make_batch_reader', 'TransformSpec']
+# The upstream release whose API this package matches, plus a PEP 440 local label naming this
+# implementation and its own release: version checks written for upstream (``>= '0.12'``) pass,
+# and ``+native`` tells the two apart in bug reports.
+__version__ = '0.13.1+native.0.1.0'
+
+__all__ = ['make_reader', 'make_batch_reader', 'TransformSpec', 'NoDataAvailableError']
 
 
 def __getattr__(name):

@@ -54,6 +54,7 @@ _SIGNATURES = {
     'pst_common_metadata': (c_int32, [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p),
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
+    'pst_schema_from_arrow': (c_int32, [c_void_p, c_char_p] + _OUT_BYTES),
     'pst_writer_unsupported': (c_int32, [c_void_p] + _OUT_BYTES),
     'pst_writer_open': (c_int32, [c_void_p, c_char_p, c_char_p, c_uint64, c_char_p, POINTER(c_void_p)]),
     'pst_writer_put_null': (c_int32, [c_void_p, c_size_t]),
@@ -321,6 +322,14 @@ def parquet_footer_len(tail8):
     out = c_uint64()
     _call('parquet_footer_len', bytes(tail8), byref(out))
     return out.value
+
+
+def schema_from_arrow(arrow_schema, partition_keys=()):
+    """The Unischema JSON inferred from a ``pyarrow.Schema`` (plus Hive partition keys as ``str`` fields)."""
+    struct = ctypes.create_string_buffer(_ARROW_SCHEMA_SIZE)
+    arrow_schema._export_to_c(ctypes.addressof(struct))
+    return _bytes_result('schema_from_arrow', ctypes.addressof(struct),
+                         _c_str(json.dumps(list(partition_keys)))).decode('utf-8')
 
 
 def schema_from_metadata(file_bytes):

@@ -1,7 +1,7 @@
 """Exceptions raised by petastorm.
 
 Each native error kind (see ``pst_error_table``) maps to one Python class by name.
-The upstream names are kept and each class also derives from the fitting built-in,
+The upstream names and base classes are kept, and each class also derives from the fitting built-in,
 so ``except ValueError`` keeps working for callers that do not know our classes.
 """
 
@@ -14,8 +14,9 @@ class PetastormMetadataGenerationError(Exception):
     """Petastorm metadata could not be generated for a dataset (upstream name)."""
 
 
-class DecodeFieldError(ValueError):
-    """Stored cell bytes could not be decoded into what their field declares."""
+class DecodeFieldError(RuntimeError, ValueError):
+    """Stored cell bytes could not be decoded into what their field declares. A ``RuntimeError`` as
+    upstream's (user code catches it so), and a ``ValueError`` as this package's earlier releases."""
 
 
 class NoDataAvailableError(ValueError):

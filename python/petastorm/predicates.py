@@ -61,7 +61,7 @@ class in_set(PredicateBase):
     """Includes a row when the value of ``predicate_field`` is one of ``inclusion_values``."""
 
     def __init__(self, inclusion_values, predicate_field):
-        self._inclusion_values = set(inclusion_values)
+        self._predicate_values = set(inclusion_values)
         self._predicate_field = predicate_field
 
     def get_fields(self):
@@ -70,19 +70,20 @@ class in_set(PredicateBase):
     def do_include(self, values):
         column = _column(values, self._predicate_field)
         if column is not None:
-            return column.isin(self._inclusion_values)
-        return values[self._predicate_field] in self._inclusion_values
+            return column.isin(self._predicate_values)
+        return values[self._predicate_field] in self._predicate_values
 
     def _to_native(self):
-        return {'in_set': {'field': self._predicate_field, 'values': _sorted_values(self._inclusion_values)}}
+        return {'in_set': {'field': self._predicate_field, 'values': _sorted_values(self._predicate_values)}}
 
 
 class in_intersection(PredicateBase):
-    """Includes a row when the (list/array) value of ``predicate_field`` holds any of ``inclusion_values``."""
+    """Includes a row when the (list/array) value of ``_predicate_field`` holds any of ``predicate_values``
+    (upstream's parameter names, keywords included)."""
 
-    def __init__(self, inclusion_values, predicate_field):
-        self._inclusion_values = list(inclusion_values)
-        self._predicate_field = predicate_field
+    def __init__(self, predicate_values, _predicate_field):
+        self._predicate_values = list(predicate_values)
+        self._predicate_field = _predicate_field
 
     def get_fields(self):
         return {self._predicate_field}
@@ -90,7 +91,7 @@ class in_intersection(PredicateBase):
     def _one(self, value):
         if not isinstance(value, collections.abc.Iterable) or isinstance(value, (str, bytes)):
             raise ValueError('Predicate field should have iterable type')
-        return bool(np.isin(np.asarray(value), self._inclusion_values).any())
+        return bool(np.isin(np.asarray(value), self._predicate_values).any())
 
     def do_include(self, values):
         column = _column(values, self._predicate_field)
@@ -100,7 +101,7 @@ class in_intersection(PredicateBase):
 
     def _to_native(self):
         return {'in_intersection': {'field': self._predicate_field,
-                                    'values': [_json_value(v) for v in self._inclusion_values]}}
+                                    'values': [_json_value(v) for v in self._predicate_values]}}
 
 
 class in_lambda(PredicateBase):

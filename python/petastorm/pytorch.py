@@ -496,7 +496,7 @@ def _chunks(reader):
 
 
 class InMemBatchedDataLoader(_ReaderOwner):
-    """Loads up to ``rows_capacity`` rows (all rows when ``None``) into memory as tensors, stops the
+    """Loads up to ``rows_capacity`` rows (upstream's default 1024; all rows when ``None``) into memory as tensors, stops the
     reader, then yields batches for ``num_epochs`` epochs (shuffled per epoch with ``seed + epoch``
     when ``shuffle``). Can be iterated once.
 
@@ -505,11 +505,12 @@ class InMemBatchedDataLoader(_ReaderOwner):
     :param transform_fn: turns one column array into a tensor (default ``torch.as_tensor``)
     :param num_epochs: epochs over the in-memory rows
     :param seed: shuffling seed
-    :param rows_capacity: rows to load at most (``None``: every row the reader yields; needs a finite reader)
+    :param rows_capacity: rows to load at most (default 1024 as upstream; ``None``: every row the reader yields,
+        which needs a finite reader)
     :param shuffle: shuffle indices every epoch
     """
 
-    def __init__(self, reader, batch_size=1, transform_fn=None, num_epochs=1, seed=0, rows_capacity=None,
+    def __init__(self, reader, batch_size=1, transform_fn=None, num_epochs=1, seed=0, rows_capacity=1024,
                  shuffle=False):
         self._batch_size = batch_size
         self._num_epochs = num_epochs

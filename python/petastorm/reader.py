@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from petastorm import _arrow, _native, _storage
+from petastorm._ignored import warn_ignored
 from petastorm._schema_json import field_from_json
 from petastorm.predicates import PredicateBase
 from petastorm.transform import transform_schema
@@ -51,15 +52,16 @@ _COMMON_PARAMS_DOC = """
     :param shard_count: number of shards (row groups are split between them).
     :param shard_seed: deprecated; seed of the row-group shuffle done before sharding.
     :param cache_type: only ``'null'``/``None`` (``'local-disk'`` raises ``NotImplementedError``).
-    :param cache_location, cache_size_limit, cache_row_size_estimate, cache_extra_settings: for caches only.
-    :param hdfs_driver: accepted for compatibility; object stores are reached natively.
+    :param cache_location, cache_size_limit, cache_row_size_estimate, cache_extra_settings: for caches only
+        (warn once when given).
+    :param hdfs_driver: accepted for compatibility; object stores are reached natively (warns once when set).
     :param transform_spec: a :class:`~petastorm.transform.TransformSpec`.
     :param filters: PyArrow DNF filters (``[('col', '=', 1)]`` or ``[[...], [...]]``), applied natively.
     :param storage_options: dict of store options (credentials, endpoints, timeouts): object_store names
         (``aws_access_key_id``, ``google_service_account``, ``azure_storage_account_name``, ...) or fsspec's
         (``key``, ``secret``, ``token``, ``client_kwargs={'endpoint_url': ...}``, ``anon``, ...); Hadoop keys
         for ``hdfs://``. See the README's storage section.
-    :param zmq_copy_buffers: accepted for compatibility; no effect.
+    :param zmq_copy_buffers: accepted for compatibility; no effect (warns once when ``False``).
     :param filesystem: a ``pyarrow.fs.FileSystem`` or an fsspec file system for stores the native layer does
         not reach: the dataset's files are copied through it into a temporary local directory first (slower,
         needs local disk; removed on ``stop``). Prefer URLs with ``storage_options``.
@@ -78,8 +80,11 @@ def make_reader(dataset_url, schema_fields=None, reader_pool_type='thread', work
 
     :param dataset_url: a dataset URL (``file:///...``, ``s3://...``, ``gs://...``, ...; a local path is
         accepted) or a list of URLs of Parquet files.
-    :param pyarrow_serialize: accepted for compatibility; no effect.
+    :param pyarrow_serialize: accepted for compatibility; no effect (warns once when ``True``).
     """ + _COMMON_PARAMS_DOC
+    warn_ignored('make_reader', _IGNORED_REASON, pyarrow_serialize=(pyarrow_serialize, False),
+                 **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_location, cache_size_limit,
+                                   cache_row_size_estimate, cache_extra_settings))
     return Reader(dataset_url, batched=False, schema_fields=schema_fields, reader_pool_type=reader_pool_type,
                   workers_count=workers_count, results_queue_size=results_queue_size, seed=seed,
                   shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
@@ -96,7 +101,7 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
                       cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, cache_location=None,
                       cache_size_limit=None, cache_row_size_estimate=None, cache_extra_settings=None,
                       hdfs_driver='libhdfs3', transform_spec=None, filters=None, storage_options=None,
-                      zmq_copy_buffers=True, filesystem=None):
+                      zmq_copy_buffers=True, filesystem=None, convert_early_to_numpy=False):
     """A :class:`Reader` of any Parquet store (or Petastorm dataset) that yields one namedtuple of
     column arrays per decoded batch (a row group or part of one): NumPy arrays, ``(rows, *shape)``
     for tensors and equal-length lists, object arrays where values are ragged, nullable or objects.
@@ -104,7 +109,13 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
     ``TransformSpec.func`` gets and returns a pandas DataFrame.
 
     :param dataset_url_or_urls: a dataset URL or a list of URLs of Parquet files.
+    :param convert_early_to_numpy: upstream converts Arrow batches to NumPy in its workers when ``True``;
+        here batches are always decoded in the native threads and handed to NumPy zero-copy, so both
+        values give the same output at the same cost.
     """ + _COMMON_PARAMS_DOC
+    warn_ignored('make_batch_reader', _IGNORED_REASON,
+                 **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_location, cache_size_limit,
+                                   cache_row_size_estimate, cache_extra_settings))
     return Reader(dataset_url_or_urls, batched=True, schema_fields=schema_fields, reader_pool_type=reader_pool_type,
                   workers_count=workers_count, results_queue_size=results_queue_size, seed=seed,
                   shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
@@ -116,6 +127,17 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
 
 
 # --- arguments -----------------------------------------------------------------------------------
+
+_IGNORED_REASON = 'object stores are reached natively, without HDFS drivers, ZeroMQ or pyarrow serialization, ' \
+                  "and cache settings only apply to cache_type='local-disk'"
+
+
+def _ignored_common(hdfs_driver, zmq_copy_buffers, cache_location, cache_size_limit, cache_row_size_estimate,
+                    cache_extra_settings):
+    return dict(hdfs_driver=(hdfs_driver, 'libhdfs3'), zmq_copy_buffers=(zmq_copy_buffers, True),
+                cache_location=(cache_location, None), cache_size_limit=(cache_size_limit, None),
+                cache_row_size_estimate=(cache_row_size_estimate, None),
+                cache_extra_settings=(cache_extra_settings, None))
 
 def _normalize_url(url):
     """A dataset URL as given (any form the native storage layer takes: a local path, ``file://``,

@@ -125,14 +125,16 @@ def _shapes(reader):
 
 
 def make_namedtuple_tf(schema, *args, **kargs):
-    """The schema's namedtuple built from tensors."""
-    return schema._get_namedtuple()(*args, **kargs)
+    """The schema's namedtuple built from tensors (:meth:`Unischema.make_namedtuple_tf`)."""
+    return schema.make_namedtuple_tf(*args, **kargs)
 
 
 def make_petastorm_dataset(reader):
     """A ``tf.data.Dataset`` whose elements are the reader's namedtuples of tensors (static shapes set
     from the Unischema; a leading ``None`` dimension for batched readers). Iterate it once: use the
     reader's ``num_epochs`` instead of ``repeat``, and its sharding/predicates instead of ``shard``/``filter``.
+    Iterating the dataset again (Keras ``fit(epochs=n)``, ``repeat``) resets a reader that was read to its end,
+    as upstream does, so each pass reads the reader's ``num_epochs`` again.
 
     :param reader: a :class:`~petastorm.reader.Reader`
     :return: ``tf.data.Dataset``
@@ -146,9 +148,7 @@ def make_petastorm_dataset(reader):
 
     def dequeue_sample_impl():
         if reader.last_row_consumed:
-            raise RuntimeError('Multiple iterations over make_petastorm_dataset are not supported. '
-                               'Multiple iterations can be triggered by calling \'repeat\' method of Datset class. '
-                               'Use Reader\'s num_epochs contructor arguments to set number of iterations.')
+            reader.reset()
         for row in reader:
             yield _sanitize_field_tf_types(row)
 

@@ -95,6 +95,27 @@ class Unischema(object):
         obj = json.loads(text) if isinstance(text, (str, bytes, bytearray)) else text
         return cls(obj['name'], [_schema_json.field_from_json(f) for f in obj['fields']])
 
+    @classmethod
+    def from_arrow_schema(cls, parquet_dataset, omit_unsupported_fields=True):
+        """A Unischema inferred from Arrow types, as the native reader infers one for a Parquet store
+        without Petastorm metadata: scalar columns get a ``ScalarCodec`` of their Spark type, lists of
+        primitives become ``(None,)`` fields, each Hive partition key a ``str`` field.
+
+        :param parquet_dataset: a ``pyarrow.parquet.ParquetDataset`` (its schema and partitioning) or a
+            ``pyarrow.Schema``
+        :param omit_unsupported_fields: accepted for upstream compatibility: no column is omitted; those
+            NumPy has no type for (dates, nested types) are kept with a loose dtype
+        """
+        import pyarrow as pa
+        import pyarrow.dataset as pds
+        from petastorm.reader import _schema_from_json
+        arrow_schema = getattr(parquet_dataset, 'schema', parquet_dataset)
+        keys = []
+        for fragment in getattr(parquet_dataset, 'fragments', ()):
+            keys += [k for k in pds.get_partition_keys(fragment.partition_expression) if k not in keys]
+        columns = [f for f in arrow_schema if f.name not in keys]
+        return _schema_from_json(_native.schema_from_arrow(pa.schema(columns), keys))
+
     def create_schema_view(self, fields):
         """A new schema with a subset of the fields, given as ``UnischemaField`` objects of this
         schema and/or regular expressions that must match whole field names."""
@@ -125,6 +146,10 @@ class Unischema(object):
     def make_namedtuple(self, **kargs):
         """A namedtuple of this schema's fields, e.g. ``schema.make_namedtuple(id=1, image=img)``."""
         return self._get_namedtuple()(**kargs)
+
+    def make_namedtuple_tf(self, *args, **kargs):
+        """The schema's namedtuple built from positional and/or keyword values (TF tensors in upstream's use)."""
+        return self._get_namedtuple()(*args, **kargs)
 
     def __str__(self):
         fields_str = ''.join("  {}('{}', {}, {}, {}, {}),\n".format(

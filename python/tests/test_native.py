@@ -60,6 +60,7 @@ def test_error_table_maps_every_code_to_its_named_class():
 
 def test_exception_hierarchy_keeps_builtin_bases():
     assert issubclass(errors.PetastormMetadataError, ValueError)
+    assert issubclass(errors.DecodeFieldError, RuntimeError)  # upstream's base, caught so by user code
     assert issubclass(errors.DecodeFieldError, ValueError)
     assert issubclass(errors.NoDataAvailableError, ValueError)
     assert issubclass(errors.PetastormInternalError, RuntimeError)

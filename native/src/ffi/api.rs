@@ -108,3 +108,11 @@ pub fn storage_data_files(url: &str, options: Option<&str>) -> Result<String> {
     let files = discovery::data_file_sizes(&storage::open(url, &storage_options(options)?)?)?;
     Ok(serde_json::to_string(&files).expect("pairs serialize"))
 }
+
+/// The Unischema JSON inferred from an exported Arrow schema plus Hive partition keys (a JSON list).
+pub fn unischema_from_arrow(schema: &arrow::ffi::FFI_ArrowSchema, partition_keys_json: &str) -> Result<String> {
+    let keys: Vec<String> = parse_json(partition_keys_json, "partition keys")?;
+    let schema = arrow::datatypes::Schema::try_from(schema)
+        .map_err(|e| Error::value(format!("not an Arrow schema: {e}")))?;
+    Ok(crate::schema::from_arrow::unischema_from_arrow(&schema, &keys)?.to_json())
+}

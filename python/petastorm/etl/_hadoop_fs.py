@@ -26,7 +26,20 @@ def list_data_files(fs, root):
     return sorted(found)
 
 
-class HadoopFileSystem(object):
+class FooterReader(object):
+    """``read_footer`` over a subclass's ``read_range(rel, position, length)``."""
+
+    def read_footer(self, rel, file_length, footer_len_of):
+        """The last ``footer length + 8`` bytes of a Parquet file; ``footer_len_of`` reads the
+        footer length from the file's last 8 bytes."""
+        if file_length < 12:
+            return self.read_range(rel, 0, file_length)
+        footer_len = footer_len_of(self.read_range(rel, file_length - 8, 8))
+        size = min(footer_len + 8, file_length)
+        return self.read_range(rel, file_length - size, size)
+
+
+class HadoopFileSystem(FooterReader):
     """File operations below one root URL, with paths relative to it (``'a=1/part-0.parquet'``)."""
 
     def __init__(self, spark, url):
@@ -56,15 +69,6 @@ class HadoopFileSystem(object):
         if len(data) != length:
             raise OSError('{}: expected {} bytes at offset {}, read {}'.format(rel, length, position, len(data)))
         return data
-
-    def read_footer(self, rel, file_length, footer_len_of):
-        """The last ``footer length + 8`` bytes of a Parquet file; ``footer_len_of`` reads the
-        footer length from the file's last 8 bytes."""
-        if file_length < 12:
-            return self.read_range(rel, 0, file_length)
-        footer_len = footer_len_of(self.read_range(rel, file_length - 8, 8))
-        size = min(footer_len + 8, file_length)
-        return self.read_range(rel, file_length - size, size)
 
     def write_atomically(self, rel, data):
         """Writes ``data`` to a temporary file beside ``rel``, then renames it over ``rel``."""

@@ -1,7 +1,8 @@
 """Dataset metadata (upstream's ``petastorm.etl.dataset_metadata``): ``materialize_dataset``
 wraps a Spark job that writes a Petastorm dataset and then writes its ``_common_metadata``;
 ``write_dataset`` writes one from an RDD of row dicts with the native writer in the Python workers;
-``get_schema_from_dataset_url`` reads the Unischema back.
+``get_schema_from_dataset_url`` / ``get_schema`` / ``infer_or_load_unischema`` read the Unischema back
+and ``load_row_groups`` lists a dataset's row groups.
 
 The metadata bytes (Unischema as JSON and as an upstream-loadable pickle, row groups per
 file) are built by the native library from the data files' Parquet footers.
@@ -13,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from petastorm import _native, _storage
+from petastorm._ignored import warn_ignored
 from petastorm.etl import _part_writer
 from petastorm.errors import PetastormMetadataError, PetastormMetadataGenerationError  # noqa: F401
 from petastorm.etl._hadoop_fs import HadoopFileSystem
@@ -36,11 +38,13 @@ def materialize_dataset(spark, dataset_url, schema, row_group_size_mb=None, use_
     URL; when it raises, nothing is written and the exception propagates.
 
     ``use_summary_metadata=True`` also lets Spark write Parquet summary files. ``filesystem_factory``
-    is accepted for upstream compatibility and not used: the Hadoop FileSystem Spark wrote to is.
+    is accepted for upstream compatibility and not used (warns once): the Hadoop FileSystem Spark wrote to is.
 
     >>> with materialize_dataset(spark, url, MySchema, 64):
     ...     spark.createDataFrame(rows, MySchema.as_spark_schema()).write.parquet(url)
     """
+    warn_ignored('materialize_dataset', 'the Hadoop FileSystem Spark wrote to is used',
+                 filesystem_factory=(filesystem_factory, None))
     handle = schema._native()  # an unusable schema fails before the job runs
     settings = dict(_native.writer_hadoop_conf(row_group_size_mb or 0))
     if use_summary_metadata:
@@ -104,11 +108,18 @@ def write_dataset(spark, rows, dataset_url, schema, row_group_size_mb=256, mode=
     _storage.write_common_metadata(handle, dataset_url, storage_options)
 
 
-def _write_common_metadata(fs, handle):
+def _write_common_metadata(fs, handle, on_footer=None):
+    """Builds ``_common_metadata`` natively from the footers of ``fs``'s data files and writes it;
+    ``on_footer()`` is called after each footer read (progress)."""
     files = fs.list_data_files()
-    footers = [fs.read_footer(rel, length, _native.parquet_footer_len) for rel, length in files]
+    footers = []
+    for rel, length in files:
+        footers.append(fs.read_footer(rel, length, _native.parquet_footer_len))
+        if on_footer is not None:
+            on_footer()
     data = handle.common_metadata([rel for rel, _ in files], footers)
     fs.write_atomically(COMMON_METADATA, data)
+    return files
 
 
 def _read_common_metadata(url, filesystem):
@@ -135,15 +146,60 @@ def get_schema_from_dataset_url(dataset_url_or_urls, hdfs_driver='libhdfs3', sto
 
     :param dataset_url_or_urls: the dataset URL (``file:///...`` or a local path; other schemes
         through ``pyarrow.fs``), or a list of URLs of which the first is used
-    :param hdfs_driver: accepted for upstream compatibility
-    :param storage_options: accepted for upstream compatibility
+    :param hdfs_driver: accepted for upstream compatibility (warns once when set)
+    :param storage_options: accepted for upstream compatibility (warns once when set): pass ``filesystem``
     :param filesystem: an optional ``pyarrow.fs.FileSystem`` to read with
     :raises PetastormMetadataError: when the dataset has no ``_common_metadata`` or it holds no Unischema
     """
+    warn_ignored('get_schema_from_dataset_url', 'the file system comes from the URL or the filesystem argument',
+                 hdfs_driver=(hdfs_driver, 'libhdfs3'), storage_options=(storage_options, None))
     url = dataset_url_or_urls[0] if isinstance(dataset_url_or_urls, (list, tuple)) else dataset_url_or_urls
-    data = _read_common_metadata(str(url), filesystem)
+    return _schema_of(str(url), filesystem)
+
+
+def _schema_of(url, filesystem):
+    data = _read_common_metadata(url, filesystem)
     if data is None:
         raise PetastormMetadataError(
             'Could not find _common_metadata file in {}. Use materialize_dataset(..) in '
             'petastorm.etl.dataset_metadata to generate this file in your ETL code.'.format(url))
     return Unischema.from_json(_native.schema_from_metadata(data))
+
+
+def _parquet_dataset(dataset):
+    """A ``pyarrow.parquet.ParquetDataset`` for a dataset URL (or path); a ParquetDataset as it is."""
+    if not isinstance(dataset, str):
+        return dataset
+    import pyarrow.parquet as pq
+    from petastorm.fs_utils import get_filesystem_and_path_or_paths
+    url = dataset if '://' in dataset else Path(dataset).absolute().as_uri()
+    filesystem, path = get_filesystem_and_path_or_paths(url)
+    return pq.ParquetDataset(path, filesystem=filesystem)
+
+
+def get_schema(dataset):
+    """The Unischema stored in the ``_common_metadata`` of a ``pyarrow.parquet.ParquetDataset`` (or of a
+    dataset URL), as upstream's ``get_schema``.
+
+    :raises PetastormMetadataError: (a ``ValueError``) when there is no stored Unischema
+    """
+    if isinstance(dataset, str):
+        return get_schema_from_dataset_url(dataset)
+    return _schema_of(dataset._base_dir, dataset.filesystem)
+
+
+def infer_or_load_unischema(dataset):
+    """The stored Unischema of a dataset (``ParquetDataset`` or URL), else one inferred from its Arrow
+    schema (:meth:`Unischema.from_arrow_schema`)."""
+    try:
+        return get_schema(dataset)
+    except PetastormMetadataError:
+        return Unischema.from_arrow_schema(_parquet_dataset(dataset))
+
+
+def load_row_groups(dataset):
+    """Every row group of a dataset (``ParquetDataset`` or URL) as a one-row-group
+    ``pyarrow.dataset.ParquetFileFragment`` (``.path``, ``.row_groups[0].id``, ``.partition_expression``),
+    ordered by file path then row group: what upstream's ``load_row_groups`` lists as pieces."""
+    fragments = sorted(_parquet_dataset(dataset).fragments, key=lambda f: f.path)
+    return [piece for fragment in fragments for piece in fragment.split_by_row_group()]

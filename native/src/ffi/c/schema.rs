@@ -2,6 +2,8 @@
 
 use std::ffi::{c_char, c_void, CString};
 
+use arrow::ffi::FFI_ArrowSchema;
+
 use super::{out_arg, schema_arg, slice_arg, status, str_arg, write_bytes};
 use crate::error::Result;
 use crate::ffi::api;
@@ -186,4 +188,28 @@ pub unsafe extern "C" fn pst_array_free(array: *mut c_void) {
     if !array.is_null() {
         drop(Box::from_raw(array as *mut DecodedArray));
     }
+}
+
+/// The Unischema JSON inferred from an Arrow schema (`schema::from_arrow`), like upstream's
+/// `Unischema.from_arrow_schema`; each key of the JSON list `partition_keys_json` that is not
+/// a column becomes a `str` field. The Arrow struct is moved in: this call releases it.
+///
+/// # Safety
+/// `arrow_schema` points to a valid, unreleased Arrow C Data `ArrowSchema`; `partition_keys_json`
+/// is a NUL-terminated string; `out`/`out_len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_schema_from_arrow(
+    arrow_schema: *mut c_void,
+    partition_keys_json: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    status(|| {
+        let ffi = (arrow_schema as *mut FFI_ArrowSchema)
+            .as_mut()
+            .ok_or_else(|| crate::Error::value("arrow_schema is NULL"))?;
+        let owned = std::mem::replace(ffi, FFI_ArrowSchema::empty()); // released when dropped
+        let json = api::unischema_from_arrow(&owned, str_arg(partition_keys_json, "partition_keys_json")?)?;
+        write_bytes(out, out_len, json)
+    })
 }
