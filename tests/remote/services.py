@@ -278,7 +278,7 @@ class HdfsCluster:
         try:
             self.url = self._wait_ready(started + timeout)
         except BaseException:
-            self.stop()
+            self.stop(grace=5)  # a launcher still starting reads stdin only once ready
             raise
         self.start_seconds = time.monotonic() - started
 
