@@ -1,0 +1,59 @@
+"""Fixtures of the remote-storage tests: S3 (moto), HTTP (WebDAV reads), HDFS, local Spark.
+
+Each service listens on 127.0.0.1 only and is stopped by its fixture.
+"""
+import os
+import sys
+
+import pytest
+
+from services import HdfsCluster, HttpServer, S3Server
+
+
+@pytest.fixture(scope='session')
+def s3_server():
+    """``S3Server``: endpoint, key, secret, region, make_bucket(name), storage_options(),
+    object_store_options(), env(), spark_conf(), pyarrow_fs()."""
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_server():
+    """Factory: ``http_server(root_dir)`` serves ``root_dir`` and returns its ``HttpServer``
+    (``.url`` = ``http://127.0.0.1:PORT``); every server started is stopped after the test."""
+    servers = []
+
+    def start(root_dir):
+        servers.append(HttpServer(root_dir))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope='session')
+def hdfs_cluster(tmp_path_factory):
+    """``HdfsCluster`` (``.url`` = ``hdfs://127.0.0.1:PORT``), one DataNode; built with Maven once."""
+    cluster = HdfsCluster(tmp_path_factory.mktemp('hdfs'))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope='session')
+def spark():
+    """A small ``local[2]`` SparkSession (``getOrCreate``: shared with python/tests' one if that
+    started first; Hadoop's HDFS client is in Spark's own jars)."""
+    os.environ['PYSPARK_PYTHON'] = sys.executable
+    os.environ['PYSPARK_DRIVER_PYTHON'] = sys.executable
+    from pyspark.sql import SparkSession
+    session = (SparkSession.builder.master('local[2]').appName('petastorm-remote-tests')
+               .config('spark.ui.enabled', 'false')
+               .config('spark.sql.shuffle.partitions', '2')
+               .config('spark.driver.memory', '1g')
+               .getOrCreate())
+    session.sparkContext.setLogLevel('ERROR')
+    yield session
+    session.stop()
