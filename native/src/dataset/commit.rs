@@ -71,7 +71,9 @@ pub fn save_action(mode: &str, exists: bool) -> Result<SaveAction> {
 /// `root` exists); an existing root under `error` is an `Io` error.
 pub fn prepare(root: &Path, mode: &str) -> Result<bool> {
     let exists = root.try_exists().map_err(|e| io_error("inspect", root, e))?;
-    match save_action(mode, exists)? {
+    let action = save_action(mode, exists)?;
+    log::debug!("save mode '{mode}' on {} '{}': {action:?}", if exists { "existing" } else { "new" }, root.display());
+    match action {
         SaveAction::Write => Ok(true),
         SaveAction::ReplaceThenWrite => {
             let removed = if root.is_dir() { fs::remove_dir_all(root) } else { fs::remove_file(root) };
@@ -136,12 +138,16 @@ pub fn commit(root: &Path, job: &str, parts: &[(u32, PathBuf)]) -> Result<()> {
         moved.iter().for_each(|m| drop(fs::remove_file(m)));
         return Err(e);
     }
-    remove_staging(&staging)
+    remove_staging(&staging)?;
+    log::info!("committed {} part files of job {job} into '{}'", moved.len(), root.display());
+    Ok(())
 }
 
 /// Removes the staging folder of `job` (and `_temporary` once empty); nothing is committed.
 pub fn abort(root: &Path, job: &str) -> Result<()> {
-    remove_staging(&staging(root, job)?)
+    remove_staging(&staging(root, job)?)?;
+    log::info!("aborted job {job}: its staged files under '{}' are deleted", root.display());
+    Ok(())
 }
 
 fn remove_staging(staging: &Path) -> Result<()> {

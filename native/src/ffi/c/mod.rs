@@ -2,12 +2,14 @@
 //! last error, bytes handed out as boxed slices, opaque handles.
 
 mod converter_cache;
+mod logging;
 mod metadata;
 mod reader;
 mod schema;
 mod writer;
 
 pub use converter_cache::*;
+pub use logging::*;
 pub use metadata::*;
 pub use reader::*;
 pub use schema::*;
