@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petastorm import errors
+from petastorm import _log, errors
 
 ENV_VAR = 'PETASTORM_NATIVE_LIB'
 _BUNDLED = Path(__file__).resolve().parent / '_lib' / 'libpetastorm_native.so'
@@ -72,6 +72,9 @@ _SIGNATURES = {
     'pst_dataset_part_path': (c_int32, [c_char_p, c_char_p, c_uint32, c_uint64] + _OUT_BYTES),
     'pst_dataset_commit': (c_int32, [c_char_p, c_char_p, c_char_p]),
     'pst_dataset_abort': (c_int32, [c_char_p, c_char_p]),
+    'pst_log_set_level': (c_int32, [c_int32]),
+    'pst_log_wait': (c_int32, [c_uint64, POINTER(c_int32)]),
+    'pst_log_next': (c_int32, [c_uint64] + _OUT_BYTES),
 }
 # The reader functions; a library built without them still loads (see ``_reader_api``).
 _READER_SIGNATURES = {
@@ -120,6 +123,7 @@ def lib():
                 raise ImportError('petastorm: cannot load native library {}: {}'.format(path, e)) from e
             _state['errors'] = _load_error_table(cdll)
             _state['lib'] = cdll
+            _log.ensure_started()
     return _state['lib']
 
 
@@ -338,6 +342,7 @@ class NativeWriter(_OwnedHandle):
     _KIND = 'writer'
 
     def __init__(self, schema_handle, path, row_group_bytes, compression):
+        _log.ensure_started()
         self._own('writer_open', schema_handle.ptr, _c_str(path), int(row_group_bytes), _c_str(compression))
 
     def put(self, index, value):
@@ -437,6 +442,7 @@ class ReaderHandle(object):
 
     def __init__(self, options):
         cdll = _reader_api()
+        _log.ensure_started()
         ptr = c_void_p()
         _call('reader_open', _c_str(json.dumps(options)), byref(ptr))
         self._ptr = ptr.value
@@ -491,3 +497,4 @@ class ReaderHandle(object):
         self.stop()
         with self._call_lock, self._state_lock:
             self._finalizer()
+        _log.flush()
