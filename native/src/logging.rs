@@ -30,15 +30,14 @@ pub struct Record {
     pub message: String,
     /// Milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// The emitting thread's name (`petastorm-decode-3`), else its Rust id.
+    /// The emitting thread's name (`petastorm-decode-3`; see [`thread_name`]).
     pub thread: String,
 }
 
 impl Record {
     fn now(level: Level, target: &str, message: String) -> Record {
         let time_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let current = std::thread::current();
-        let thread = current.name().map_or_else(|| format!("{:?}", current.id()), str::to_owned);
+        let thread = THREAD_NAME.try_with(String::clone).unwrap_or_else(|_| thread_name());
         Record { level, target: target.to_owned(), message, time_ms, thread }
     }
 
@@ -68,6 +67,24 @@ impl Record {
         })
         .to_string()
     }
+}
+
+thread_local! {
+    static THREAD_NAME: String = thread_name();
+}
+
+/// The Rust name of the current thread, else its operating-system name (a JVM or Python thread
+/// calling in), else its Rust id.
+fn thread_name() -> String {
+    let current = std::thread::current();
+    if let Some(name) = current.name() {
+        return name.to_owned();
+    }
+    std::fs::read_to_string("/proc/thread-self/comm")
+        .ok()
+        .map(|comm| comm.trim_end().to_owned())
+        .filter(|comm| !comm.is_empty())
+        .unwrap_or_else(|| format!("{:?}", current.id()))
 }
 
 /// A bounded queue of records: producers never wait, the oldest record is dropped when full.
