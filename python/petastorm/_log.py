@@ -23,7 +23,9 @@ _PYTHON_LEVEL = dict(_LEVELS)
 
 _state = {'pid': None, 'thread': None, 'level': None}
 _start_lock = threading.Lock()
-_emit_lock = threading.Lock()  # held while records are taken and emitted: flush() waits for the thread
+# Held while records are taken and emitted, so flush() waits for the thread's records in hand
+# (re-entrant: a handler may close a reader, which flushes).
+_emit_lock = threading.RLock()
 
 
 def _native():
@@ -105,7 +107,7 @@ def _emit(record):
 def _after_fork_in_child():
     global _start_lock, _emit_lock
     # The parent's drain thread does not exist here, and it may have held these locks.
-    _start_lock, _emit_lock = threading.Lock(), threading.Lock()
+    _start_lock, _emit_lock = threading.Lock(), threading.RLock()
     _state['thread'] = None
 
 
