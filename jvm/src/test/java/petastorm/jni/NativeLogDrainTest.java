@@ -3,6 +3,8 @@ package petastorm.jni;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
+import java.io.File;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
@@ -49,10 +51,12 @@ public class NativeLogDrainTest {
     }
 
     @Test
-    public void aWriterRecordReachesLog4jAtInfoWithoutDebugRecords() throws InterruptedException {
+    public void aWriterRecordReachesLog4jAtInfoWithoutDebugRecords() throws Exception {
+        File dir = Files.createTempDirectory("native-log").toFile();
+        File file = new File(dir, "logged.parquet");
         long schema = NativeLib.schemaParse(SCHEMA);
         try {
-            long writer = NativeLib.writerOpen(schema, 1 << 20, "snappy", null);
+            long writer = NativeLib.writerOpen(schema, 1 << 20, "snappy", file.getPath());
             try {
                 NativeLib.writerPutLong(writer, 0, 7);
                 NativeLib.writerEndRow(writer);
@@ -63,21 +67,27 @@ public class NativeLogDrainTest {
         } finally {
             NativeLib.schemaFree(schema);
         }
+        // Records of this file only (other tests' records may still be queued).
+        String path = "'" + file.getPath() + "'";
         long deadline = System.currentTimeMillis() + 10_000;
-        List<LogEvent> wrote = List.of();
-        while (wrote.isEmpty() && System.currentTimeMillis() < deadline) {
+        List<LogEvent> mine = List.of();
+        while (mine.isEmpty() && System.currentTimeMillis() < deadline) {
             Thread.sleep(20);
-            wrote = events.stream().filter(e -> e.getMessage().getFormattedMessage().contains("wrote a Parquet part file"))
+            mine = events.stream().filter(e -> e.getMessage().getFormattedMessage().contains(path))
                     .collect(Collectors.toList());
         }
-        assertEquals(events.toString(), 1, wrote.size());
-        LogEvent event = wrote.get(0);
+        Thread.sleep(300); // a debug record, had it been kept, would have come first
+        mine = events.stream().filter(e -> e.getMessage().getFormattedMessage().contains(path)).collect(Collectors.toList());
+        // One record: the writer's debug record ("writing a Parquet part file ...") was not kept natively.
+        assertEquals(events.toString(), 1, mine.size());
+        LogEvent event = mine.get(0);
         assertEquals("petastorm.native.dataset.writer", event.getLoggerName());
         assertEquals(Level.INFO, event.getLevel());
         String message = event.getMessage().getFormattedMessage();
-        assertTrue(message, message.startsWith("[") && message.contains("1 rows in 1 row groups"));
+        assertTrue(message, message.startsWith("[") && message.contains("wrote a Parquet part file to " + path
+                + ": 1 rows in 1 row groups"));
         assertEquals("petastorm-native-log", event.getThreadName());
-        // The writer's debug record ("writing a Parquet part file ...") was not even kept natively.
-        assertTrue(events.toString(), events.stream().noneMatch(e -> e.getLevel().isLessSpecificThan(Level.DEBUG)));
+        file.delete();
+        dir.delete();
     }
 }
