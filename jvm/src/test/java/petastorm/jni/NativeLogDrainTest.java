@@ -67,25 +67,24 @@ public class NativeLogDrainTest {
         } finally {
             NativeLib.schemaFree(schema);
         }
-        // Records of this file only (other tests' records may still be queued).
+        // Records of this file only (other tests' records may still be queued). Records arrive in
+        // order: once the last one is here, a debug record kept at open would be here too.
         String path = "'" + file.getPath() + "'";
+        String wrote = "wrote a Parquet part file to " + path;
         long deadline = System.currentTimeMillis() + 10_000;
-        List<LogEvent> mine = List.of();
-        while (mine.isEmpty() && System.currentTimeMillis() < deadline) {
+        while (events.stream().noneMatch(e -> e.getMessage().getFormattedMessage().contains(wrote))
+                && System.currentTimeMillis() < deadline) {
             Thread.sleep(20);
-            mine = events.stream().filter(e -> e.getMessage().getFormattedMessage().contains(path))
-                    .collect(Collectors.toList());
         }
-        Thread.sleep(300); // a debug record, had it been kept, would have come first
-        mine = events.stream().filter(e -> e.getMessage().getFormattedMessage().contains(path)).collect(Collectors.toList());
+        List<LogEvent> mine = events.stream().filter(e -> e.getMessage().getFormattedMessage().contains(path))
+                .collect(Collectors.toList());
         // One record: the writer's debug record ("writing a Parquet part file ...") was not kept natively.
         assertEquals(events.toString(), 1, mine.size());
         LogEvent event = mine.get(0);
         assertEquals("petastorm.native.dataset.writer", event.getLoggerName());
         assertEquals(Level.INFO, event.getLevel());
         String message = event.getMessage().getFormattedMessage();
-        assertTrue(message, message.startsWith("[") && message.contains("wrote a Parquet part file to " + path
-                + ": 1 rows in 1 row groups"));
+        assertTrue(message, message.startsWith("[") && message.contains(wrote + ": 1 rows in 1 row groups"));
         assertEquals("petastorm-native-log", event.getThreadName());
         file.delete();
         dir.delete();
