@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod dtype;
 pub mod error;
 pub mod ffi;
+pub mod logging;
 pub mod schema;
 pub mod storage;
 

@@ -104,6 +104,9 @@ extern "C" {
     ) -> i32;
     fn pst_dataset_commit(url: *const c_char, options_json: *const c_char, job: *const c_char, parts_json: *const c_char) -> i32;
     fn pst_dataset_abort(url: *const c_char, options_json: *const c_char, job: *const c_char) -> i32;
+    fn pst_log_set_level(level: i32) -> i32;
+    fn pst_log_wait(timeout_ms: u64, out_ready: *mut i32) -> i32;
+    fn pst_log_next(timeout_ms: u64, out: *mut *mut u8, out_len: *mut usize) -> i32;
 }
 
 const VALUE: i32 = 1;
@@ -489,5 +492,57 @@ fn dataset_commit_functions() {
     assert_eq!(unsafe { pst_dataset_abort(url.as_ptr(), null(), job.as_ptr()) }, 0);
     assert!(!dir.join("ds/_temporary").exists());
     assert_eq!(unsafe { pst_dataset_abort(ftp.as_ptr(), null(), job.as_ptr()) }, VALUE);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The only test that sets the log level (other tests may log concurrently: their records are
+/// skipped by message).
+#[test]
+fn log_functions() {
+    assert_eq!(unsafe { pst_log_set_level(6) }, VALUE);
+    assert_eq!(last_error(), "log level 6 is not 0 (off) to 5 (trace)");
+    assert_eq!(unsafe { pst_log_set_level(3) }, 0);
+
+    let dir = temp_dir("ffi-log");
+    let path = dir.join("logged.parquet");
+    let s = parse(WRITTEN).unwrap();
+    let w = open_writer(s, path.to_str().unwrap()).unwrap();
+    unsafe {
+        assert_eq!(pst_writer_put_long(w, 0, 1), 0);
+        assert_eq!(pst_writer_end_row(w), 0);
+    }
+    assert_eq!(finish(w).unwrap(), (1, 1));
+    unsafe {
+        pst_writer_free(w);
+        pst_schema_free(s);
+    }
+
+    let wanted = format!("wrote a Parquet part file to '{}'", path.display());
+    let mut found = None;
+    let mut ready = 0;
+    while found.is_none() && unsafe { pst_log_wait(5000, &mut ready) } == 0 && ready == 1 {
+        let record = text(|o, l| unsafe { pst_log_next(0, o, l) });
+        let json: serde_json::Value = serde_json::from_str(&record).unwrap();
+        found = json["message"].as_str().unwrap().starts_with(&wanted).then_some(json);
+    }
+    let json = found.expect("the writer's record");
+    assert!(json["message"].as_str().unwrap().starts_with(&format!("{wanted}: 1 rows in 1 row groups (")), "{json}");
+    assert_eq!((json["level"].as_i64(), json["logger"].as_str()), (Some(3), Some("petastorm.native.dataset.writer")));
+    assert_eq!(json["target"], "petastorm_native::dataset::writer");
+    assert_eq!(json["thread"], "log_functions");
+
+    // Off: nothing more is kept; an empty queue times out with NULL.
+    assert_eq!(unsafe { pst_log_set_level(0) }, 0);
+    let next = |timeout_ms| {
+        let (mut out, mut len) = (null_mut(), 7usize);
+        assert_eq!(unsafe { pst_log_next(timeout_ms, &mut out, &mut len) }, 0);
+        unsafe { pst_bytes_free(out, len) };
+        (out.is_null(), len)
+    };
+    while next(0) != (true, 0) {}
+    let start = std::time::Instant::now();
+    assert_eq!(next(100), (true, 0));
+    assert!(start.elapsed() >= std::time::Duration::from_millis(100));
+    assert_eq!(unsafe { pst_log_wait(0, null_mut()) }, VALUE);
     std::fs::remove_dir_all(dir).unwrap();
 }

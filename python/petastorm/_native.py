@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petastorm import errors
+from petastorm import _log, errors
 
 ENV_VAR = 'PETASTORM_NATIVE_LIB'
 _BUNDLED = Path(__file__).resolve().parent / '_lib' / 'libpetastorm_native.so'
@@ -78,6 +78,9 @@ _SIGNATURES = {
     'pst_storage_write': (c_int32, [c_char_p, c_char_p, c_char_p, c_size_t]),
     'pst_storage_read': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)] + _OUT_BYTES),
     'pst_storage_data_files': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
+    'pst_log_set_level': (c_int32, [c_int32]),
+    'pst_log_wait': (c_int32, [c_uint64, POINTER(c_int32)]),
+    'pst_log_next': (c_int32, [c_uint64] + _OUT_BYTES),
 }
 # The reader functions; a library built without them still loads (see ``_reader_api``).
 _READER_SIGNATURES = {
@@ -126,6 +129,7 @@ def lib():
                 raise ImportError('petastorm: cannot load native library {}: {}'.format(path, e)) from e
             _state['errors'] = _load_error_table(cdll)
             _state['lib'] = cdll
+            _log.ensure_started()
     return _state['lib']
 
 
@@ -354,6 +358,7 @@ class NativeWriter(_OwnedHandle):
     _KIND = 'writer'
 
     def __init__(self, schema_handle, url, row_group_bytes, compression, options_json=None):
+        _log.ensure_started()
         self._own('writer_open', schema_handle.ptr, _c_str(url), options_json, int(row_group_bytes),
                   _c_str(compression))
 
@@ -426,6 +431,7 @@ class ReaderHandle(object):
 
     def __init__(self, options):
         cdll = _reader_api()
+        _log.ensure_started()
         ptr = c_void_p()
         _call('reader_open', _c_str(json.dumps(options)), byref(ptr))
         self._ptr = ptr.value
@@ -480,3 +486,4 @@ class ReaderHandle(object):
         self.stop()
         with self._call_lock, self._state_lock:
             self._finalizer()
+        _log.flush()

@@ -45,7 +45,9 @@ pub fn save_action(mode: &str, exists: bool) -> Result<SaveAction> {
 /// and the dataset exists); an existing dataset under `error` is an `Io` error.
 pub fn prepare(root: &Location, mode: &str) -> Result<bool> {
     let exists = !storage::list(root)?.is_empty();
-    match save_action(mode, exists)? {
+    let action = save_action(mode, exists)?;
+    log::debug!("save mode '{mode}' on {} '{}': {action:?}", if exists { "existing" } else { "new" }, root.url);
+    match action {
         SaveAction::Write => Ok(true),
         SaveAction::ReplaceThenWrite => {
             storage::delete_recursive(root)?;
@@ -109,12 +111,16 @@ pub fn commit(root: &Location, job: &str, parts: &[(u32, String)]) -> Result<()>
         }
         return Err(e);
     }
-    remove_staging(root, job)
+    remove_staging(root, job)?;
+    log::info!("committed {} part files of job {job} into '{}'", moved.len(), root.url);
+    Ok(())
 }
 
 /// Removes the staging folder of `job` (and `_temporary` once empty); nothing is committed.
 pub fn abort(root: &Location, job: &str) -> Result<()> {
-    remove_staging(root, job)
+    remove_staging(root, job)?;
+    log::info!("aborted job {job}: its staged files under '{}' are deleted", root.url);
+    Ok(())
 }
 
 fn remove_staging(root: &Location, job: &str) -> Result<()> {

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use arrow::array::{
     make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, FixedSizeListArray, Int32Array,
@@ -39,7 +40,10 @@ pub fn decode_column(schema: &Unischema, index: usize, raw: &ArrayRef, batch_mod
     let plain = |array: ArrayRef| Column { field: Arc::new(ArrowField::new(&field.name, array.data_type().clone(), true)), array };
     match field.codec {
         Some(Codec::Ndarray | Codec::CompressedNdarray | Codec::CompressedImage { .. }) => {
-            tensor_column(schema, index, raw, stop)
+            let start = Instant::now();
+            let column = tensor_column(schema, index, raw, stop)?;
+            log::trace!("field '{}': decoded {} cells in {} ms", field.name, raw.len(), start.elapsed().as_millis());
+            Ok(column)
         }
         _ => scalar_column(field, raw, batch_mode).map(plain),
     }

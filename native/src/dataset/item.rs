@@ -4,6 +4,7 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow::array::{new_null_array, ArrayRef, BooleanArray, StringArray, UInt32Array};
 use arrow::compute::{concat_batches, filter, take};
@@ -20,6 +21,9 @@ use super::predicate::{Filters, Predicate};
 use crate::storage;
 use super::values::cell;
 use crate::error::{Error, Result};
+
+/// A row group that takes longer than this to read and decode is logged at info.
+const SLOW_ITEM: Duration = Duration::from_secs(2);
 
 /// What every item reads, and how.
 pub struct ReadSpec {
@@ -38,11 +42,23 @@ impl ReadSpec {
     /// Reads and decodes `item`; `None` when no row is left. Errors name the file and row group.
     pub fn read(&self, item: &Item, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
         let file = &self.dataset.files[item.file];
-        self.read_inner(file, item, rows_seed, stop)
-            .map_err(|e| e.context(format_args!("file '{}', row group {}", file.rel, item.row_group)))
+        let start = Instant::now();
+        let mut fetched = Fetched::default();
+        let batch = self
+            .read_inner(file, item, rows_seed, stop, &mut fetched)
+            .map_err(|e| e.context(format_args!("file '{}', row group {}", file.rel, item.row_group)))?;
+        log_read(file, item, &fetched, batch.as_ref().map_or(0, |b| b.num_rows()), start.elapsed());
+        Ok(batch)
     }
 
-    fn read_inner(&self, file: &DataFile, item: &Item, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
+    fn read_inner(
+        &self,
+        file: &DataFile,
+        item: &Item,
+        rows_seed: u64,
+        stop: &AtomicBool,
+        fetched: &mut Fetched,
+    ) -> Result<Option<RecordBatch>> {
         let schema = &self.dataset.schema;
         let needed: Vec<usize> = self.output.iter().chain(&self.extra).copied().collect();
         let stored: Vec<&str> = needed
@@ -50,7 +66,7 @@ impl ReadSpec {
             .map(|&i| schema.fields()[i].name.as_str())
             .filter(|name| file.partition(name).is_none())
             .collect();
-        let raw = fetch(file, item, &stored)?;
+        let raw = fetch(file, item, &stored, fetched)?;
         let rows = raw.num_rows();
         let raw_column = |index: usize| -> Result<ArrayRef> {
             let field = &schema.fields()[index];
@@ -135,6 +151,36 @@ impl ReadSpec {
     }
 }
 
+/// What one item read from storage.
+#[derive(Default)]
+struct Fetched {
+    rows: usize,
+    /// Compressed bytes of the column chunks read.
+    bytes: u64,
+}
+
+/// A debug record per item read (info when it was slow); `kept` rows are returned.
+fn log_read(file: &DataFile, item: &Item, fetched: &Fetched, kept: usize, took: Duration) {
+    let level = if took >= SLOW_ITEM { log::Level::Info } else { log::Level::Debug };
+    if !log::log_enabled!(level) {
+        return;
+    }
+    let part = match item.parts {
+        1 => String::new(),
+        parts => format!(" (part {} of {parts})", item.part + 1),
+    };
+    log::log!(
+        level,
+        "{}file '{}', row group {}{part}: {} rows read, {kept} kept, {} bytes, {} ms",
+        if level == log::Level::Info { "slow row group: " } else { "" },
+        file.rel,
+        item.row_group,
+        fetched.rows,
+        fetched.bytes,
+        took.as_millis()
+    );
+}
+
 /// The rows of part `part` of `parts` of a row group of `rows` rows (contiguous, like upstream).
 pub fn part_range(rows: usize, part: u32, parts: u32) -> std::ops::Range<usize> {
     let (part, parts) = (part as usize, parts as usize);
@@ -142,7 +188,7 @@ pub fn part_range(rows: usize, part: u32, parts: u32) -> std::ops::Range<usize> 
 }
 
 /// Reads the stored columns `names` of the item's row group (or its part of the rows).
-fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
+fn fetch(file: &DataFile, item: &Item, names: &[&str], fetched: &mut Fetched) -> Result<RecordBatch> {
     let footer = file.footer()?;
     let arrow_schema = footer.schema();
     let mut roots = Vec::with_capacity(names.len());
@@ -156,7 +202,14 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
     if item.row_group >= row_groups {
         return Err(Error::metadata(format!("the file has {row_groups} row groups")));
     }
-    let rows = footer.metadata().row_group(item.row_group).num_rows() as usize;
+    let row_group = footer.metadata().row_group(item.row_group);
+    let rows = row_group.num_rows() as usize;
+    fetched.bytes = row_group
+        .columns()
+        .iter()
+        .filter(|c| c.column_path().parts().first().is_some_and(|root| names.contains(&root.as_str())))
+        .map(|c| c.compressed_size().max(0) as u64)
+        .sum();
     let mask = ProjectionMask::roots(footer.parquet_schema(), roots);
     let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(file.reader(), footer.clone())
         .with_row_groups(vec![item.row_group])
@@ -170,6 +223,7 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
     let stream = builder.build().map_err(parquet_error)?;
     let projected = Arc::clone(stream.schema());
     let batches: Vec<RecordBatch> = storage::block_on(stream.try_collect()).map_err(parquet_error)?;
+    fetched.rows = batches.iter().map(RecordBatch::num_rows).sum();
     if batches.len() == 1 {
         return Ok(batches.into_iter().next().expect("one batch"));
     }

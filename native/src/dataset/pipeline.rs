@@ -113,6 +113,9 @@ impl Pipeline {
     /// Cancels running items, drops held batches; later `next()` calls return `None`.
     pub fn stop(&self) {
         let mut st = self.shared.lock();
+        if !st.stopped && st.in_flight > 0 {
+            log::debug!("stopping: cancelling {} row groups being decoded", st.in_flight);
+        }
         st.stopped = true;
         st.cancel.store(true, Ordering::Relaxed);
         st.ready.clear();
@@ -133,6 +136,7 @@ impl Pipeline {
         st.in_flight = 0;
         st.generation += 1;
         st.cursor = Cursor::new(&self.shared.plan, st.cursor.next_epoch());
+        log::debug!("reset: the plan starts again (cancelled {} row groups being decoded)", st.stale);
         st.next_seq = 0;
         st.next_deliver = 0;
         st.ready.clear();
@@ -237,6 +241,7 @@ impl Shared {
         }
         if let Some(stale) = slot.take() {
             // The parent's threads do not exist here: never join or drop them.
+            log::info!("process {pid} was forked from {}: starting a fresh decode pool", stale.pid);
             std::mem::forget(stale);
         }
         let exits = Arc::new((Mutex::new(0usize), Condvar::new()));
@@ -252,6 +257,7 @@ impl Shared {
             .build()
             .map_err(|e| Error::internal(format!("starting the decode pool: {e}")))?;
         let pool = Arc::new(pool);
+        log::debug!("started a decode pool of {} threads (petastorm-decode-*) in process {pid}", self.workers);
         *slot = Some(Pool { pid, pool: Arc::clone(&pool), exits });
         Ok(pool)
     }

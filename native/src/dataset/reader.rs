@@ -78,6 +78,7 @@ impl Reader {
             num_epochs: options.num_epochs,
         };
         let plan = Arc::new(Plan::new(row_groups, settings)?);
+        log_opened(options, &dataset, kept.len(), &plan);
 
         let view_fields = output.iter().map(|&i| schema.fields()[i].clone()).collect();
         let view = Unischema::new(schema.name(), view_fields)?;
@@ -195,6 +196,43 @@ impl Drop for Reader {
             unsafe { ManuallyDrop::drop(&mut self.pipeline) };
         }
     }
+}
+
+/// What a user wants to know about an opened reader: info for the dataset and the plan, debug
+/// for the options.
+fn log_opened(options: &ReaderOptions, dataset: &Dataset, kept_files: usize, plan: &Plan) {
+    let source = match dataset.schema_source {
+        SchemaSource::Metadata => "stored metadata",
+        SchemaSource::Inferred => "inferred from Parquet",
+    };
+    log::info!(
+        "opened {}: {} of {} files after partition pruning, {} row groups planned ({} items per epoch), schema '{}' ({})",
+        options.dataset_url.list().join(", "),
+        kept_files,
+        dataset.files.len(),
+        plan.row_groups.len(),
+        plan.items.len(),
+        dataset.schema.name(),
+        source
+    );
+    log::debug!(
+        "reader options: schema_fields {:?}, batch_mode {}, workers_count {}, results_queue_size {}, \
+         shuffle_row_groups {}, shuffle_rows {}, seed {:?}, num_epochs {:?}, shard {:?} of {:?}, \
+         shuffle_row_drop_partitions {}, predicate {}, filters {}",
+        options.schema_fields,
+        options.batch_mode,
+        options.workers_count,
+        options.results_queue_size,
+        options.shuffle_row_groups,
+        options.shuffle_rows,
+        options.seed,
+        options.num_epochs,
+        options.cur_shard,
+        options.shard_count,
+        options.shuffle_row_drop_partitions,
+        if options.predicate.is_some() { "set" } else { "none" },
+        if options.filters.is_some() { "set" } else { "none" },
+    );
 }
 
 fn index_of(schema: &Unischema, name: &str) -> Result<usize> {

@@ -73,6 +73,8 @@ pub struct PartWriter {
     rows: u64,
     row_group_bytes: usize,
     writer: ArrowWriter<Sink>,
+    /// Where the file goes, for log records: `'path'` or `a stream`.
+    destination: String,
 }
 
 impl PartWriter {
@@ -81,12 +83,13 @@ impl PartWriter {
     /// [`take_output`](PartWriter::take_output); Date, Timestamp and Decimal columns are
     /// `Value` errors (see [`unsupported_field`]).
     pub fn new(schema: Unischema, row_group_bytes: usize, compression: &str) -> Result<PartWriter> {
-        Self::with_sink(schema, row_group_bytes, compression, Sink::chunks())
+        Self::with_sink(schema, row_group_bytes, compression, Sink::chunks(), "a stream".into())
     }
 
     /// Like [`new`](PartWriter::new), writing to a new local file at `path` instead.
     pub fn to_file(schema: Unischema, path: &Path, row_group_bytes: usize, compression: &str) -> Result<PartWriter> {
-        Self::with_sink(schema, row_group_bytes, compression, Sink::file(path)?)
+        let destination = format!("'{}'", path.display());
+        Self::with_sink(schema, row_group_bytes, compression, Sink::file(path)?, destination)
     }
 
     /// Like [`new`](PartWriter::new), writing a new file at `url` on any store (see [`Sink::at`]).
@@ -97,10 +100,16 @@ impl PartWriter {
         row_group_bytes: usize,
         compression: &str,
     ) -> Result<PartWriter> {
-        Self::with_sink(schema, row_group_bytes, compression, Sink::at(url, storage_options)?)
+        Self::with_sink(schema, row_group_bytes, compression, Sink::at(url, storage_options)?, format!("'{url}'"))
     }
 
-    fn with_sink(schema: Unischema, row_group_bytes: usize, compression: &str, sink: Sink) -> Result<PartWriter> {
+    fn with_sink(
+        schema: Unischema,
+        row_group_bytes: usize,
+        compression: &str,
+        sink: Sink,
+        destination: String,
+    ) -> Result<PartWriter> {
         let mut props = WriterProperties::builder()
             .set_compression(self::compression(compression)?)
             .set_max_row_group_size(usize::MAX);
@@ -126,7 +135,8 @@ impl PartWriter {
         let props = props.set_key_value_metadata(Some(vec![spark_schema])).build();
         let arrow_schema = Arc::new(Schema::new(arrow_fields));
         let writer = ArrowWriter::try_new(sink, arrow_schema.clone(), Some(props)).map_err(write_error)?;
-        Ok(PartWriter { schema, arrow_schema, columns, buffered: 0, rows: 0, row_group_bytes, writer })
+        log::debug!("writing a Parquet part file of schema '{}' ({compression}) to {destination}", schema.name());
+        Ok(PartWriter { schema, arrow_schema, columns, buffered: 0, rows: 0, row_group_bytes, writer, destination })
     }
 
     /// Puts null into field `index` of the current row (a `Value` error when not nullable).
@@ -244,8 +254,14 @@ impl PartWriter {
         }
         self.writer.flush().map_err(write_error)?;
         let row_groups = self.writer.flushed_row_groups().len();
+        let bytes: i64 = self.writer.flushed_row_groups().iter().map(|g| g.compressed_size()).sum();
         let mut sink = self.writer.into_inner().map_err(write_error)?; // writes the footer
         sink.finish_output()?;
+        log::info!(
+            "wrote a Parquet part file to {}: {} rows in {row_groups} row groups ({bytes} compressed bytes of data)",
+            self.destination,
+            self.rows
+        );
         Ok((sink, self.rows, row_groups))
     }
 }

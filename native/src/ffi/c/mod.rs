@@ -2,6 +2,7 @@
 //! last error, bytes handed out as boxed slices, opaque handles.
 
 mod converter_cache;
+mod logging;
 mod metadata;
 mod reader;
 mod schema;
@@ -9,6 +10,7 @@ mod storage;
 mod writer;
 
 pub use converter_cache::*;
+pub use logging::*;
 pub use metadata::*;
 pub use reader::*;
 pub use schema::*;

@@ -4,6 +4,7 @@
 mod column;
 mod commit;
 mod converter_cache;
+mod logging;
 mod metadata;
 mod schema;
 mod storage;

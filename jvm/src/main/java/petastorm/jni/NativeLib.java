@@ -12,7 +12,8 @@ import java.nio.file.StandardCopyOption;
  *
  * <p>The library is loaded once, when this class is initialised: from the path in the system
  * property {@code petastorm.native.lib} when set, else from the jar resource
- * {@value #RESOURCE}, extracted to a temporary file.
+ * {@value #RESOURCE}, extracted to a temporary file. Then a daemon thread starts forwarding
+ * native log records to slf4j (see {@link NativeLogDrain}), unless slf4j is not on the classpath.
  */
 public final class NativeLib {
     /** System property naming a {@code libpetastorm_native.so} to load instead of the bundled one. */
@@ -24,6 +25,11 @@ public final class NativeLib {
 
     static {
         LOADED_FROM = load();
+        try {
+            NativeLogDrain.start();
+        } catch (LinkageError noSlf4j) {
+            // Outside Spark without slf4j: native records stay off (the native level is 0).
+        }
     }
 
     private NativeLib() {}
@@ -190,6 +196,12 @@ public final class NativeLib {
 
     /** Frees the handle; 0 is ignored; call once. */
     public static native void writerFree(long writer);
+
+    /** Installs the native logger (once) and keeps records up to {@code level}: 0 off, 1 error .. 5 trace. */
+    public static native void logSetLevel(int level);
+
+    /** The next native log record, waiting up to {@code timeoutMillis}; null on timeout. */
+    public static native NativeLogRecord logNext(long timeoutMillis);
 
     /** Diagnostics: panics in Rust; the guard turns it into {@code PetastormException("panic: " + message)}. */
     public static native void panicProbe(String message);
