@@ -14,6 +14,7 @@ use parquet::arrow::parquet_to_arrow_schema;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaDataReader;
 
+use super::damage;
 use super::metadata::{self, ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY};
 use super::store::{self, Location};
 use crate::error::{Error, Result};
@@ -87,6 +88,8 @@ pub struct Dataset {
     pub row_groups_hint: HashMap<String, usize>,
     /// The Hive partition keys seen in the file paths.
     pub partition_keys: Vec<String>,
+    /// Files the row-group counts list but the listing did not find, with their counts.
+    pub missing: Vec<(String, usize)>,
 }
 
 impl Dataset {
@@ -130,7 +133,8 @@ impl Dataset {
                 (unischema_from_arrow(first.footer()?.schema(), &partition_keys)?, SchemaSource::Inferred)
             }
         };
-        Ok(Dataset { files, schema, schema_source, row_groups_hint, partition_keys })
+        let missing = damage::missing_files(&files, &row_groups_hint);
+        Ok(Dataset { files, schema, schema_source, row_groups_hint, partition_keys, missing })
     }
 
     /// Row groups of file `index`: from the metadata hint when it has the file, else the footer.

@@ -13,8 +13,10 @@ use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
+use super::checksum::{read_error, ChecksumReader};
+use super::damage::Skips;
 use super::decode::{decode_column, Column};
-use super::discovery::{parquet_error, DataFile, Dataset};
+use super::discovery::{DataFile, Dataset};
 use super::plan::{shuffle, Item, SplitMix64};
 use super::predicate::{Filters, Predicate};
 use super::store;
@@ -32,25 +34,34 @@ pub struct ReadSpec {
     pub filters: Option<Filters>,
     pub batch_mode: bool,
     pub shuffle_rows: bool,
+    pub verify_page_checksums: bool,
+    /// Whether a row group that cannot be fetched fails the read or is skipped.
+    pub skips: Arc<Skips>,
 }
 
 impl ReadSpec {
-    /// Reads and decodes `item`; `None` when no row is left. Errors name the file and row group.
+    /// Reads and decodes `item`; `None` when no row is left (or the row group cannot be
+    /// fetched and is skipped). Errors name the file and row group.
     pub fn read(&self, item: &Item, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
         let file = &self.dataset.files[item.file];
-        self.read_inner(file, item, rows_seed, stop)
-            .map_err(|e| e.context(format_args!("file '{}', row group {}", file.rel, item.row_group)))
-    }
-
-    fn read_inner(&self, file: &DataFile, item: &Item, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
+        let place = |e: Error| e.context(format_args!("file '{}', row group {}", file.rel, item.row_group));
         let schema = &self.dataset.schema;
-        let needed: Vec<usize> = self.output.iter().chain(&self.extra).copied().collect();
-        let stored: Vec<&str> = needed
+        let stored: Vec<&str> = self
+            .output
             .iter()
+            .chain(&self.extra)
             .map(|&i| schema.fields()[i].name.as_str())
             .filter(|name| file.partition(name).is_none())
             .collect();
-        let raw = fetch(file, item, &stored)?;
+        match fetch(file, item, &stored, self.verify_page_checksums) {
+            Ok(raw) => self.decode(file, raw, rows_seed, stop).map_err(place),
+            Err(e) => self.skips.unreadable_row_group(place(e)),
+        }
+    }
+
+    /// Filters and decodes the fetched columns of one item.
+    fn decode(&self, file: &DataFile, raw: RecordBatch, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
+        let schema = &self.dataset.schema;
         let rows = raw.num_rows();
         let raw_column = |index: usize| -> Result<ArrayRef> {
             let field = &schema.fields()[index];
@@ -141,8 +152,9 @@ pub fn part_range(rows: usize, part: u32, parts: u32) -> std::ops::Range<usize> 
     rows * part / parts..rows * (part + 1) / parts
 }
 
-/// Reads the stored columns `names` of the item's row group (or its part of the rows).
-fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
+/// Reads the stored columns `names` of the item's row group (or its part of the rows),
+/// verifying page checksums when asked.
+fn fetch(file: &DataFile, item: &Item, names: &[&str], verify_checksums: bool) -> Result<RecordBatch> {
     let footer = file.footer()?;
     let arrow_schema = footer.schema();
     let mut roots = Vec::with_capacity(names.len());
@@ -158,7 +170,9 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
     }
     let rows = footer.metadata().row_group(item.row_group).num_rows() as usize;
     let mask = ProjectionMask::roots(footer.parquet_schema(), roots);
-    let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(file.reader(), footer.clone())
+    let checked = verify_checksums.then(|| footer.metadata().row_group(item.row_group));
+    let reader = ChecksumReader::new(file.reader(), checked);
+    let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer.clone())
         .with_row_groups(vec![item.row_group])
         .with_projection(mask)
         .with_batch_size(rows.max(1));
@@ -167,9 +181,9 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str]) -> Result<RecordBatch> {
         let selection = vec![RowSelector::skip(range.start), RowSelector::select(range.len()), RowSelector::skip(rows - range.end)];
         builder = builder.with_row_selection(RowSelection::from(selection)).with_batch_size(range.len().max(1));
     }
-    let stream = builder.build().map_err(parquet_error)?;
+    let stream = builder.build().map_err(read_error)?;
     let projected = Arc::clone(stream.schema());
-    let batches: Vec<RecordBatch> = store::block_on(stream.try_collect()).map_err(parquet_error)?;
+    let batches: Vec<RecordBatch> = store::block_on(stream.try_collect()).map_err(read_error)?;
     if batches.len() == 1 {
         return Ok(batches.into_iter().next().expect("one batch"));
     }
