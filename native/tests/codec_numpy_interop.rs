@@ -1,9 +1,8 @@
-//! Interoperation with NumPy itself, through the project venv's Python (skipped when the
-//! venv is absent): NumPy-written NPY (v1/v2/v3, both endians, Fortran order) and NPZ files
+//! Interoperation with NumPy itself, through the project venv's Python (the test fails without
+//! it; `PETASTORM_PYTHON` names another): NumPy-written NPY (v1/v2/v3, both endians, Fortran order) and NPZ files
 //! decode to the right values; our NPY bytes equal `numpy.save`'s; `numpy.load` reads our NPZ.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 use petastorm_native::codec::{npy, npz, Expect, TensorRef};
 use petastorm_native::dtype::ArrayDType;
@@ -62,30 +61,11 @@ for name in names:
 print(len(names))
 "#;
 
-fn python() -> Option<PathBuf> {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    python.exists().then_some(python)
-}
-
-fn run(python: &Path, script: &str, dir: &Path) -> String {
-    let out = Command::new(python).arg("-c").arg(script).arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn numpy_files_and_ours_interoperate() {
-    let Some(python) = python() else {
-        eprintln!("skipped: no project venv with NumPy");
-        return;
-    };
     let dir = std::env::temp_dir().join(format!("petastorm-codec-interop-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    run(&python, GENERATE, &dir);
+    common::run_python(GENERATE, &[&dir]);
 
     let mut cases = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -139,6 +119,6 @@ fn numpy_files_and_ours_interoperate() {
         std::fs::write(format!("{}.ours.npz", name.display()), npz::encode(&t).unwrap()).unwrap();
         cases += 1;
     }
-    assert_eq!(run(&python, CHECK, &dir).trim(), cases.to_string());
+    assert_eq!(common::run_python(CHECK, &[&dir]).trim(), cases.to_string());
     std::fs::remove_dir_all(&dir).unwrap();
 }

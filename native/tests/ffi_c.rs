@@ -174,6 +174,9 @@ fn schema_handle_functions() {
     let bad_json = CString::new("{").unwrap();
     assert_eq!(unsafe { pst_validate_row(s, bad_json.as_ptr()) }, VALUE);
     assert!(last_error().contains("invalid row check JSON"));
+    let int_key = CString::new(r#"{"present": ["id", "image1", "other_data", 1]}"#).unwrap();
+    assert_eq!(unsafe { pst_validate_row(s, int_key.as_ptr()) }, TYPE);
+    assert_eq!(last_error(), "the row has a key 1 that is not a string: keys are the names of fields of schema HelloWorldSchema");
     unsafe { pst_schema_free(s) };
 }
 

@@ -147,3 +147,31 @@ fn image_cells_round_trip() {
     assert_eq!(t.shape, vec![128, 256, 3]);
     assert_eq!(t.data, pixels);
 }
+
+#[test]
+fn integer_columns_refuse_nan_infinity_and_out_of_range_values_naming_the_field() {
+    let s = Unischema::from_json(
+        r#"{"name": "N", "fields": [
+         {"name": "b", "dtype": "int8", "shape": []},
+         {"name": "i", "dtype": "int32", "shape": [], "codec": {"type": "scalar", "spark_type": "integer"}},
+         {"name": "l", "dtype": "int64", "shape": [], "codec": {"type": "scalar", "spark_type": "long"}},
+         {"name": "f", "dtype": "float64", "shape": [], "codec": {"type": "scalar", "spark_type": "double"}}]}"#,
+    )
+    .unwrap();
+    let fits = |field: usize, dtype: &str, data: &[u8]| encode_cell(&s, field, dtype, &[], false, data);
+    assert!(fits(0, "<i8", &(-128i64).to_le_bytes()).is_ok());
+    assert!(fits(1, "<f8", &2147483647.9f64.to_le_bytes()).is_ok()); // int() truncates
+    assert!(fits(2, ">u8", &(i64::MAX as u64).to_be_bytes()).is_ok());
+    assert!(fits(3, "<f8", &f64::NAN.to_le_bytes()).is_ok()); // a double column takes NaN
+    for (field, dtype, data, shown) in [
+        (0, "<i8", 128i64.to_le_bytes().to_vec(), "field 'b': value 128 does not fit Spark type byte (integers from -128 to 127)"),
+        (1, "<f8", f64::NAN.to_le_bytes().to_vec(), "field 'i': value NaN does not fit Spark type integer"),
+        (1, "<f4", f32::INFINITY.to_le_bytes().to_vec(), "field 'i': value inf does not fit Spark type integer"),
+        (1, "<i8", (1i64 << 31).to_le_bytes().to_vec(), "field 'i': value 2147483648 does not fit Spark type integer"),
+        (2, "<u8", u64::MAX.to_le_bytes().to_vec(), "field 'l': value 18446744073709551615 does not fit Spark type long"),
+    ] {
+        let (kind, m) = encode_err(&s, field, dtype, &[], &data);
+        assert_eq!(kind, ErrorKind::Value, "{m}");
+        assert!(m.starts_with(shown), "{m}");
+    }
+}

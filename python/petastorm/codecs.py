@@ -72,6 +72,7 @@ class _BinaryCodec(_NativeCodec):
 
     def decode(self, unischema_field, value):
         """Decodes stored bytes into an ``np.ndarray`` (``DecodeFieldError`` naming the field)."""
+        _check_not_none(self, unischema_field, value)
         return self._own_handle(unischema_field).decode_cell(0, value)
 
     def _encode_native(self, handle, index, field, value):
@@ -159,6 +160,7 @@ class ScalarCodec(_NativeCodec):
         return encode_scalar(handle, index, field, value, self._spark_name())
 
     def decode(self, unischema_field, value):
+        _check_not_none(self, unischema_field, value)
         return unischema_field.numpy_dtype(value)
 
     def __repr__(self):
@@ -166,6 +168,12 @@ class ScalarCodec(_NativeCodec):
             return 'ScalarCodec({!r})'.format(self.spark_dtype())
         except ImportError:
             return 'ScalarCodec({!r})'.format(self._spark_type)
+
+
+def _check_not_none(codec, field, value):
+    if value is None:
+        raise TypeError("field '{}': {!r}.decode got None: a null cell has no value to decode".format(
+            field.name, codec))
 
 
 def _image_format(name):

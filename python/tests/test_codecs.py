@@ -126,7 +126,7 @@ def test_jpeg_quality_and_round_trip(shape):
 
 
 @pytest.mark.parametrize('spark_type, numpy_type', [
-    (ByteType(), np.uint8), (ByteType(), np.int8), (ShortType(), np.int16), (IntegerType(), np.int32),
+    (ShortType(), np.uint8), (ByteType(), np.int8), (ShortType(), np.int16), (IntegerType(), np.int32),
     (LongType(), np.int64)])
 def test_scalar_integers(spark_type, numpy_type):
     codec = ScalarCodec(spark_type)
@@ -210,3 +210,10 @@ def test_decode_checks_the_declared_shape_and_dtype():
     field = UnischemaField('m', np.float32, (None,), npy, False)
     with pytest.raises(DecodeFieldError, match="'m'"):
         npy.decode(field, _np_save(np.zeros(3, dtype=np.int64)))
+
+
+@pytest.mark.parametrize('codec', [NdarrayCodec(), CompressedImageCodec('png'), ScalarCodec(IntegerType())], ids=repr)
+def test_decoding_none_is_a_type_error_naming_the_field(codec):
+    field = UnischemaField('null_cell', np.uint8, () if isinstance(codec, ScalarCodec) else (2, 2), codec, True)
+    with pytest.raises(TypeError, match="field 'null_cell'.*got None"):
+        codec.decode(field, None)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 from pyspark.sql import Row
-from pyspark.sql.types import StringType
+from pyspark.sql.types import ByteType, IntegerType, StringType
 
 from _schemas import HelloWorldSchema
 from petastorm.codecs import NdarrayCodec, ScalarCodec
@@ -81,3 +81,26 @@ def test_insert_explicit_nulls():
     assert data == {'id': 1, 'label': None, 'matrix': None}
     with pytest.raises(ValueError, match='id'):
         insert_explicit_nulls(Schema, {})
+
+
+IntSchema = Unischema('I', [
+    UnischemaField('small', np.int8, (), ScalarCodec(ByteType()), False),
+    UnischemaField('count', np.int32, (), ScalarCodec(IntegerType()), False),
+])
+
+
+@pytest.mark.parametrize('row, message', [
+    ({'small': 1, 'count': float('nan')}, "field 'count': value NaN does not fit Spark type integer"),
+    ({'small': 1, 'count': 2 ** 31}, "field 'count': value 2147483648 does not fit Spark type integer"),
+    ({'small': 300, 'count': 1}, "field 'small': value 300 does not fit Spark type byte"),
+    ({'small': 1, 'count': np.float32('-inf')}, "field 'count': value -inf does not fit Spark type integer"),
+])
+def test_integer_fields_refuse_nan_and_out_of_range_values_naming_the_field(row, message):
+    with pytest.raises(ValueError) as info:
+        dict_to_spark_row(IntSchema, row)
+    assert str(info.value).startswith(message)
+
+
+def test_a_key_that_is_not_a_string_is_a_type_error_naming_it():
+    with pytest.raises(TypeError, match='the row has a key 7 that is not a string'):
+        dict_to_spark_row(IntSchema, {'small': 1, 'count': 2, 7: 'x'})

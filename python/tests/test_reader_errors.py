@@ -56,6 +56,23 @@ def test_corrupt_cell_names_field_file_and_row_group(tmp_path):
         assert len(list(reader)) == 20  # the corrupt column is not decoded when not read
 
 
+@pytest.mark.parametrize('factory', [make_reader, make_batch_reader])
+def test_a_listed_data_file_that_is_gone_raises_or_is_skipped(tmp_path, factory):
+    root = tmp_path / 'gone'
+    write_dataset(root, TestSchema, [make_test_row(i) for i in range(40)], rows_per_group=5, groups_per_file=2)
+    victim = sorted(root.glob('*.parquet'))[2]  # ids 20..29, two row groups
+    victim.unlink()
+    with pytest.raises(OSError) as info:
+        factory(url_of(root))
+    assert victim.name in str(info.value) and '_common_metadata' in str(info.value)
+    with factory(url_of(root), schema_fields=['id'], skip_unreadable_row_groups=True) as reader:
+        ids = sorted(int(i) for item in reader for i in np.atleast_1d(item.id))
+        diagnostics = reader.diagnostics
+    assert ids == [i for i in range(40) if not 20 <= i < 30]
+    assert diagnostics['skipped_row_groups'] == 2
+    assert diagnostics['skipped_files'] == [victim.name]
+
+
 @pytest.mark.parametrize('kwargs, error, word', [
     ({'cache_type': 'local-disk', 'cache_location': '/tmp/x'}, NotImplementedError, 'cache_type'),
     ({'cache_type': 'memcached'}, ValueError, 'cache_type'),
@@ -99,4 +116,4 @@ def test_errors_in_python_predicates_propagate(test_dataset):
     with make_reader(url, predicate=in_lambda(['id'], broken), workers_count=2) as reader:
         with pytest.raises(KeyError, match='boom'):
             next(reader)
-    assert np.int64  # the reader was stopped by the context manager without hanging
+    assert reader.stopped  # the context manager stopped the reader, without hanging

@@ -105,6 +105,26 @@ pub fn cast<'a>(data: &'a [u8], from: ArrayDType, to: ArrayDType) -> Result<Cow<
     Ok(Cow::Owned(out))
 }
 
+/// Checks that a NumPy scalar (one element of `from`) can be stored as an integer of `to`
+/// (`column` names its type in messages) the way Python's `int()` converts it (floats
+/// truncate): a `Value` error for NaN, infinities and values out of `to`'s range. Values that
+/// are not numbers pass.
+pub fn check_integral_scalar(data: &[u8], from: ArrayDType, to: ArrayDType, column: impl std::fmt::Display) -> Result<()> {
+    if data.len() != from.itemsize || !matches!(from.kind, Kind::Int | Kind::UInt | Kind::Float) {
+        return Ok(());
+    }
+    let (lo, hi) = int_range(to);
+    let (shown, fits) = match read(from, data) {
+        Num::Int(i) => (i.to_string(), lo <= i && i <= hi),
+        Num::Float(f) => (f.to_string(), f.is_finite() && lo as f64 <= f.trunc() && f.trunc() <= hi as f64),
+        Num::Bool(_) => return Ok(()),
+    };
+    match fits {
+        true => Ok(()),
+        false => Err(Error::value(format!("value {shown} does not fit Spark type {column} (integers from {lo} to {hi})"))),
+    }
+}
+
 /// `Value` error unless `len` elements exactly fill `shape`.
 pub fn check_count(len: usize, shape: &[usize]) -> Result<()> {
     let need = shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));

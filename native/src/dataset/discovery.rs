@@ -13,6 +13,7 @@ use parquet::arrow::parquet_to_arrow_schema;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaDataReader;
 
+use super::damage;
 use super::metadata::{self, ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY};
 use crate::storage::{self, IoStats, Location};
 use crate::error::{Error, Result};
@@ -88,6 +89,8 @@ pub struct Dataset {
     pub partition_keys: Vec<String>,
     /// Read requests and bytes fetched from the stores so far.
     pub io: Arc<IoStats>,
+    /// Files the row-group counts list but the listing did not find, with their counts.
+    pub missing: Vec<(String, usize)>,
 }
 
 impl Dataset {
@@ -135,7 +138,8 @@ impl Dataset {
                 (unischema_from_arrow(first.footer()?.schema(), &partition_keys)?, SchemaSource::Inferred)
             }
         };
-        Ok(Dataset { files, schema, schema_source, row_groups_hint, partition_keys, io })
+        let missing = damage::missing_files(&files, &row_groups_hint);
+        Ok(Dataset { files, schema, schema_source, row_groups_hint, partition_keys, io, missing })
     }
 
     /// Row groups of file `index`: from the metadata hint when it has the file, else the footer.

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use super::thrift::{Compact, BINARY, LIST, STRUCT};
 use crate::error::{Error, Result};
 
 /// One key/value entry: the key, and the byte range of its value in the footer.
@@ -18,27 +19,10 @@ pub struct KeyValueAt {
 
 /// `FileMetaData.key_value_metadata` is thrift field 5.
 const KEY_VALUE_FIELD: i16 = 5;
-/// Nesting limit for skipped values (real footers nest a few levels).
-const MAX_DEPTH: usize = 64;
-
-// Thrift compact protocol type ids.
-const STOP: u8 = 0;
-const TRUE: u8 = 1;
-const FALSE: u8 = 2;
-const BYTE: u8 = 3;
-const I16: u8 = 4;
-const I32: u8 = 5;
-const I64: u8 = 6;
-const DOUBLE: u8 = 7;
-const BINARY: u8 = 8;
-const LIST: u8 = 9;
-const SET: u8 = 10;
-const MAP: u8 = 11;
-const STRUCT: u8 = 12;
 
 /// The key/value entries of a serialized `FileMetaData` (the footer without its last 8 bytes).
 pub fn key_values(meta: &[u8]) -> Result<Vec<KeyValueAt>> {
-    let mut r = Reader { buf: meta, pos: 0 };
+    let mut r = Compact::new(meta, "Parquet footer", Error::metadata);
     let mut entries = Vec::new();
     let mut last = 0;
     while let Some((id, ty)) = r.field_header(&mut last)? {
@@ -48,137 +32,28 @@ pub fn key_values(meta: &[u8]) -> Result<Vec<KeyValueAt>> {
         }
         let (count, elem) = r.list_header()?;
         if elem != STRUCT {
-            return Err(corrupt("key/value metadata is not a list of structs"));
+            return Err(r.corrupt("key/value metadata is not a list of structs"));
         }
         for _ in 0..count {
-            entries.push(r.key_value()?);
+            entries.push(key_value(&mut r)?);
         }
     }
     Ok(entries)
 }
 
-fn corrupt(what: &str) -> Error {
-    Error::metadata(format!("corrupt Parquet footer: {what}"))
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<Range<usize>> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(|| corrupt("truncated"))?;
-        let range = self.pos..end;
-        self.pos = end;
-        Ok(range)
-    }
-
-    fn byte(&mut self) -> Result<u8> {
-        let at = self.take(1)?.start;
-        Ok(self.buf[at])
-    }
-
-    fn varint(&mut self) -> Result<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            value |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(corrupt("varint too long"))
-    }
-
-    fn binary(&mut self) -> Result<Range<usize>> {
-        let len = usize::try_from(self.varint()?).map_err(|_| corrupt("length overflow"))?;
-        self.take(len)
-    }
-
-    /// The next field's id and type, `None` at the struct's end.
-    fn field_header(&mut self, last: &mut i16) -> Result<Option<(i16, u8)>> {
-        let b = self.byte()?;
-        if b == STOP {
-            return Ok(None);
-        }
-        let delta = i16::from(b >> 4);
-        *last = match delta {
-            0 => {
-                let z = self.varint()?;
-                i16::try_from((z >> 1) as i64 ^ -((z & 1) as i64)).map_err(|_| corrupt("field id"))?
-            }
-            d => last.checked_add(d).ok_or_else(|| corrupt("field id"))?,
-        };
-        Ok(Some((*last, b & 0x0f)))
-    }
-
-    fn list_header(&mut self) -> Result<(u64, u8)> {
-        let b = self.byte()?;
-        let count = match b >> 4 {
-            15 => self.varint()?,
-            n => u64::from(n),
-        };
-        Ok((count, b & 0x0f))
-    }
-
-    fn key_value(&mut self) -> Result<KeyValueAt> {
-        let (mut key, mut value, mut last) = (None, None, 0);
-        while let Some((id, ty)) = self.field_header(&mut last)? {
-            match (id, ty) {
-                (1, BINARY) => key = Some(self.binary()?),
-                (2, BINARY) => value = Some(self.binary()?),
-                _ => self.skip(ty, 1)?,
-            }
-        }
-        let key = key.ok_or_else(|| corrupt("key/value entry without a key"))?;
-        let key = String::from_utf8_lossy(&self.buf[key]).into_owned();
-        Ok(KeyValueAt { key, value })
-    }
-
-    /// Skips a value of type `ty` in a struct field (booleans carry no byte there).
-    fn skip(&mut self, ty: u8, depth: usize) -> Result<()> {
-        match ty {
-            TRUE | FALSE => Ok(()),
-            _ => self.skip_value(ty, depth),
+/// One `KeyValue` struct: its key and where its value lies.
+fn key_value(r: &mut Compact<'_>) -> Result<KeyValueAt> {
+    let (mut key, mut value, mut last) = (None, None, 0);
+    while let Some((id, ty)) = r.field_header(&mut last)? {
+        match (id, ty) {
+            (1, BINARY) => key = Some(r.binary()?),
+            (2, BINARY) => value = Some(r.binary()?),
+            _ => r.skip(ty, 1)?,
         }
     }
-
-    /// Skips a value of type `ty` (as a collection element: booleans take one byte).
-    fn skip_value(&mut self, ty: u8, depth: usize) -> Result<()> {
-        if depth > MAX_DEPTH {
-            return Err(corrupt("nested too deeply"));
-        }
-        match ty {
-            TRUE | FALSE | BYTE => self.take(1).map(drop),
-            I16 | I32 | I64 => self.varint().map(drop),
-            DOUBLE => self.take(8).map(drop),
-            BINARY => self.binary().map(drop),
-            LIST | SET => {
-                let (count, elem) = self.list_header()?;
-                (0..count).try_for_each(|_| self.skip_value(elem, depth + 1))
-            }
-            MAP => {
-                let count = self.varint()?;
-                if count == 0 {
-                    return Ok(());
-                }
-                let types = self.byte()?;
-                (0..count).try_for_each(|_| {
-                    self.skip_value(types >> 4, depth + 1)?;
-                    self.skip_value(types & 0x0f, depth + 1)
-                })
-            }
-            STRUCT => {
-                let mut last = 0;
-                while let Some((_, ty)) = self.field_header(&mut last)? {
-                    self.skip(ty, depth + 1)?;
-                }
-                Ok(())
-            }
-            _ => Err(corrupt("unknown thrift type")),
-        }
-    }
+    let key = key.ok_or_else(|| r.corrupt("key/value entry without a key"))?;
+    let key = String::from_utf8_lossy(&r.buf[key]).into_owned();
+    Ok(KeyValueAt { key, value })
 }
 
 #[cfg(test)]

@@ -14,13 +14,15 @@ use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
+use super::checksum::{read_error, ChecksumReader};
+use super::damage::Skips;
 use super::decode::{decode_column, Column};
-use super::discovery::{parquet_error, DataFile, Dataset};
+use super::discovery::{DataFile, Dataset};
 use super::plan::{shuffle, Item, SplitMix64};
 use super::predicate::{Filters, Predicate};
-use crate::storage;
 use super::values::cell;
 use crate::error::{Error, Result};
+use crate::storage;
 
 /// A row group that takes longer than this to read and decode is logged at info.
 const SLOW_ITEM: Duration = Duration::from_secs(2);
@@ -36,37 +38,38 @@ pub struct ReadSpec {
     pub filters: Option<Filters>,
     pub batch_mode: bool,
     pub shuffle_rows: bool,
+    pub verify_page_checksums: bool,
+    /// Whether a row group that cannot be fetched fails the read or is skipped.
+    pub skips: Arc<Skips>,
 }
 
 impl ReadSpec {
-    /// Reads and decodes `item`; `None` when no row is left. Errors name the file and row group.
+    /// Reads and decodes `item`; `None` when no row is left (or the row group cannot be
+    /// fetched and is skipped). Errors name the file and row group.
     pub fn read(&self, item: &Item, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
         let file = &self.dataset.files[item.file];
+        let place = |e: Error| e.context(format_args!("file '{}', row group {}", file.rel, item.row_group));
+        let schema = &self.dataset.schema;
+        let stored: Vec<&str> = self
+            .output
+            .iter()
+            .chain(&self.extra)
+            .map(|&i| schema.fields()[i].name.as_str())
+            .filter(|name| file.partition(name).is_none())
+            .collect();
         let start = Instant::now();
         let mut fetched = Fetched::default();
-        let batch = self
-            .read_inner(file, item, rows_seed, stop, &mut fetched)
-            .map_err(|e| e.context(format_args!("file '{}', row group {}", file.rel, item.row_group)))?;
+        let batch = match fetch(file, item, &stored, self.verify_page_checksums, &mut fetched) {
+            Ok(raw) => self.decode(file, raw, rows_seed, stop).map_err(place)?,
+            Err(e) => return self.skips.unreadable_row_group(place(e)),
+        };
         log_read(file, item, &fetched, batch.as_ref().map_or(0, |b| b.num_rows()), start.elapsed());
         Ok(batch)
     }
 
-    fn read_inner(
-        &self,
-        file: &DataFile,
-        item: &Item,
-        rows_seed: u64,
-        stop: &AtomicBool,
-        fetched: &mut Fetched,
-    ) -> Result<Option<RecordBatch>> {
+    /// Filters and decodes the fetched columns of one item.
+    fn decode(&self, file: &DataFile, raw: RecordBatch, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
         let schema = &self.dataset.schema;
-        let needed: Vec<usize> = self.output.iter().chain(&self.extra).copied().collect();
-        let stored: Vec<&str> = needed
-            .iter()
-            .map(|&i| schema.fields()[i].name.as_str())
-            .filter(|name| file.partition(name).is_none())
-            .collect();
-        let raw = fetch(file, item, &stored, fetched)?;
         let rows = raw.num_rows();
         let raw_column = |index: usize| -> Result<ArrayRef> {
             let field = &schema.fields()[index];
@@ -151,6 +154,12 @@ impl ReadSpec {
     }
 }
 
+/// The rows of part `part` of `parts` of a row group of `rows` rows (contiguous, like upstream).
+pub fn part_range(rows: usize, part: u32, parts: u32) -> std::ops::Range<usize> {
+    let (part, parts) = (part as usize, parts as usize);
+    rows * part / parts..rows * (part + 1) / parts
+}
+
 /// What one item read from storage.
 #[derive(Default)]
 struct Fetched {
@@ -181,14 +190,9 @@ fn log_read(file: &DataFile, item: &Item, fetched: &Fetched, kept: usize, took: 
     );
 }
 
-/// The rows of part `part` of `parts` of a row group of `rows` rows (contiguous, like upstream).
-pub fn part_range(rows: usize, part: u32, parts: u32) -> std::ops::Range<usize> {
-    let (part, parts) = (part as usize, parts as usize);
-    rows * part / parts..rows * (part + 1) / parts
-}
-
-/// Reads the stored columns `names` of the item's row group (or its part of the rows).
-fn fetch(file: &DataFile, item: &Item, names: &[&str], fetched: &mut Fetched) -> Result<RecordBatch> {
+/// Reads the stored columns `names` of the item's row group (or its part of the rows),
+/// verifying page checksums when asked.
+fn fetch(file: &DataFile, item: &Item, names: &[&str], verify_checksums: bool, fetched: &mut Fetched) -> Result<RecordBatch> {
     let footer = file.footer()?;
     let arrow_schema = footer.schema();
     let mut roots = Vec::with_capacity(names.len());
@@ -211,7 +215,9 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str], fetched: &mut Fetched) ->
         .map(|c| c.compressed_size().max(0) as u64)
         .sum();
     let mask = ProjectionMask::roots(footer.parquet_schema(), roots);
-    let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(file.reader(), footer.clone())
+    let checked = verify_checksums.then(|| footer.metadata().row_group(item.row_group));
+    let reader = ChecksumReader::new(file.reader(), checked);
+    let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer.clone())
         .with_row_groups(vec![item.row_group])
         .with_projection(mask)
         .with_batch_size(rows.max(1));
@@ -220,9 +226,9 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str], fetched: &mut Fetched) ->
         let selection = vec![RowSelector::skip(range.start), RowSelector::select(range.len()), RowSelector::skip(rows - range.end)];
         builder = builder.with_row_selection(RowSelection::from(selection)).with_batch_size(range.len().max(1));
     }
-    let stream = builder.build().map_err(parquet_error)?;
+    let stream = builder.build().map_err(read_error)?;
     let projected = Arc::clone(stream.schema());
-    let batches: Vec<RecordBatch> = storage::block_on(stream.try_collect()).map_err(parquet_error)?;
+    let batches: Vec<RecordBatch> = storage::block_on(stream.try_collect()).map_err(read_error)?;
     fetched.rows = batches.iter().map(RecordBatch::num_rows).sum();
     if batches.len() == 1 {
         return Ok(batches.into_iter().next().expect("one batch"));

@@ -1,11 +1,13 @@
 //! Datasets on disk: metadata (`_common_metadata`), the reader engine (discovery, plan,
 //! predicates, decoding to Arrow, pipeline), the part-file writer and the local commit protocol.
 
+mod checksum;
 pub mod commit;
 pub mod converter_cache;
 mod footer_kv;
 pub mod metadata;
 
+mod damage;
 mod decode;
 pub mod discovery;
 mod item;
@@ -15,5 +17,6 @@ pub mod plan;
 pub mod summary;
 pub mod predicate;
 pub mod reader;
+mod thrift;
 mod values;
 pub mod writer;

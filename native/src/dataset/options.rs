@@ -61,6 +61,13 @@ pub struct ReaderOptions {
     pub filters: Option<Filters>,
     #[serde(default)]
     pub storage_options: BTreeMap<String, String>,
+    /// Skip (log and count) files listed in `_common_metadata` but missing and row groups that
+    /// cannot be read, instead of failing.
+    #[serde(default)]
+    pub skip_unreadable_row_groups: bool,
+    /// Check the CRC of each page that has one.
+    #[serde(default = "yes")]
+    pub verify_page_checksums: bool,
 }
 
 fn yes() -> bool {

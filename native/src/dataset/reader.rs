@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use arrow::record_batch::RecordBatch;
 
+use super::damage::Skips;
 use super::discovery::{DataFile, Dataset, SchemaSource};
 use super::item::ReadSpec;
 use super::options::ReaderOptions;
@@ -27,6 +28,7 @@ pub struct Reader {
     /// The process that opened (or first used) the reader; used to detect `fork()`.
     pid: AtomicU32,
     started: AtomicBool,
+    skips: Arc<Skips>,
 }
 
 impl Reader {
@@ -61,10 +63,14 @@ impl Reader {
             }
         }
 
+        let skips = Arc::new(Skips::new(options.skip_unreadable_row_groups));
+        skips.missing(&dataset.missing)?;
         let kept: Vec<usize> = (0..dataset.files.len()).filter(|&i| may_hold_rows(&dataset, options, &dataset.files[i])).collect();
-        let unhinted: Vec<usize> =
-            kept.iter().copied().filter(|&i| !dataset.row_groups_hint.contains_key(&dataset.files[i].rel)).collect();
-        dataset.load_footers(&unhinted)?;
+        let (hinted, unhinted): (Vec<usize>, Vec<usize>) =
+            kept.into_iter().partition(|&i| dataset.row_groups_hint.contains_key(&dataset.files[i].rel));
+        let mut kept = skips.load_footers(&dataset, &unhinted)?;
+        kept.extend(hinted);
+        kept.sort_unstable();
         let mut row_groups = Vec::new();
         for &file in &kept {
             row_groups.extend((0..dataset.row_group_count(file)?).map(|row_group| RowGroup { file, row_group }));
@@ -90,6 +96,8 @@ impl Reader {
             filters: options.filters.clone(),
             batch_mode: options.batch_mode,
             shuffle_rows: options.shuffle_rows,
+            verify_page_checksums: options.verify_page_checksums,
+            skips: Arc::clone(&skips),
         };
         let job: Job = Arc::new(move |item, seed, stop| spec.read(item, seed, stop));
         let pipeline = Pipeline::new(Arc::clone(&plan), job, options.workers_count, options.results_queue_size);
@@ -101,6 +109,7 @@ impl Reader {
             rows: OnceLock::new(),
             pid: AtomicU32::new(std::process::id()),
             started: AtomicBool::new(false),
+            skips,
         })
     }
 
@@ -134,24 +143,21 @@ impl Reader {
     }
 
     /// `{"row_groups", "items", "files", "rows", "num_epochs", "schema_source"}` of one epoch of
-    /// this reader's plan (rows before predicates and filters), and `{"io_requests", "io_bytes"}`:
-    /// the read requests made and bytes fetched so far (footers and metadata included).
+    /// this reader's plan (rows before predicates and filters; `null` when a footer cannot be
+    /// read), what was skipped so far (`skipped_row_groups`, `skipped_files`; see
+    /// `skip_unreadable_row_groups`), and `{"io_requests", "io_bytes"}`: the read requests made
+    /// and bytes fetched so far (footers and metadata included).
     pub fn info_json(&self) -> Result<String> {
         let mut seen = std::collections::HashSet::new();
         let files: Vec<usize> = self.plan.row_groups.iter().map(|g| g.file).filter(|f| seen.insert(*f)).collect();
+        // `null` when a footer cannot be read (the read reports it, or skips it).
         let rows = match self.rows.get() {
-            Some(rows) => *rows,
-            None => {
-                self.dataset.load_footers(&files)?;
-                let mut rows = 0u64;
-                for g in &self.plan.row_groups {
-                    rows += self.dataset.files[g.file].footer()?.metadata().row_group(g.row_group).num_rows() as u64;
-                }
-                *self.rows.get_or_init(|| rows)
-            }
+            Some(rows) => Some(*rows),
+            None => self.count_rows(&files).ok().map(|rows| *self.rows.get_or_init(|| rows)),
         };
         let names: Vec<&str> = files.iter().map(|&f| self.dataset.files[f].rel.as_str()).collect();
         let (io_requests, io_bytes) = self.dataset.io.snapshot();
+        let (skipped_row_groups, skipped_files) = self.skips.counts();
         Ok(serde_json::json!({
             "io_requests": io_requests,
             "io_bytes": io_bytes,
@@ -164,8 +170,20 @@ impl Reader {
                 SchemaSource::Metadata => "metadata",
                 SchemaSource::Inferred => "inferred",
             },
+            "skipped_row_groups": skipped_row_groups,
+            "skipped_files": skipped_files,
         })
         .to_string())
+    }
+
+    /// The rows of one epoch's row groups (from the footers of `files`).
+    fn count_rows(&self, files: &[usize]) -> Result<u64> {
+        self.dataset.load_footers(files)?;
+        let mut rows = 0u64;
+        for g in &self.plan.row_groups {
+            rows += self.dataset.files[g.file].footer()?.metadata().row_group(g.row_group).num_rows() as u64;
+        }
+        Ok(rows)
     }
 
     /// A reader lives in the process that started reading; a child forked before the first

@@ -15,18 +15,31 @@ pub fn match_fields(schema: &Unischema, patterns_json: &str) -> Result<String> {
     Ok(serde_json::to_string(&names).expect("strings serialize"))
 }
 
-/// The row check JSON: the keys of the user's dict and those whose value is None.
+/// The row check JSON: the keys of the user's dict and those whose value is None (any JSON
+/// value, so that a key that is not a string is reported as such).
 #[derive(Deserialize)]
 struct RowCheck {
-    present: Vec<String>,
+    present: Vec<serde_json::Value>,
     #[serde(default)]
-    none: Vec<String>,
+    none: Vec<serde_json::Value>,
 }
 
-/// Validates a row described by `{"present": [...], "none": [...]}`.
+/// Validates a row described by `{"present": [...], "none": [...]}`; a key that is not a
+/// string is a `Type` error naming it.
 pub fn validate_row_json(schema: &Unischema, row_json: &str) -> Result<()> {
     let row: RowCheck = parse_json(row_json, "row check")?;
-    validate_row(schema, &row.present, &row.none)
+    let names = |keys: &[serde_json::Value]| -> Result<Vec<String>> {
+        keys.iter()
+            .map(|k| match k {
+                serde_json::Value::String(s) => Ok(s.clone()),
+                other => Err(Error::type_error(format!(
+                    "the row has a key {other} that is not a string: keys are the names of fields of schema {}",
+                    schema.name()
+                ))),
+            })
+            .collect()
+    };
+    validate_row(schema, &names(&row.present)?, &names(&row.none)?)
 }
 
 /// The Hadoop settings of `materialize_dataset` as a JSON object; `row_group_size_mb <= 0`

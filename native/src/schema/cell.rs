@@ -53,7 +53,7 @@ pub fn encode_cell_into(schema: &Unischema, field_index: usize, value: NumpyValu
 fn encode(field: &Field, (dtype, shape, fortran, data): NumpyValue, out: &mut Vec<u8>) -> Result<()> {
     let array = || check_array(field, dtype, shape, fortran, data);
     match field.codec {
-        None | Some(Codec::Scalar { .. }) => check_scalar(field, dtype, shape),
+        None | Some(Codec::Scalar { .. }) => check_scalar(field, dtype, shape, data),
         Some(Codec::Ndarray) => codec::npy::encode_into(&array()?, out),
         Some(Codec::CompressedNdarray) => {
             out.extend_from_slice(&codec::npz::encode(&array()?)?); // a zip cannot start mid-buffer
@@ -101,8 +101,9 @@ fn check_array<'a>(
     Ok(value)
 }
 
-/// Upstream `ScalarCodec.encode` checks: a 0-d value, and a string for string columns.
-fn check_scalar(field: &Field, dtype: &str, shape: &[usize]) -> Result<()> {
+/// Upstream `ScalarCodec.encode` checks: a 0-d value, and a string for string columns; and a
+/// number that fits integer columns (Spark would fail later without naming the field).
+fn check_scalar(field: &Field, dtype: &str, shape: &[usize], data: &[u8]) -> Result<()> {
     if !shape.is_empty() {
         return Err(Error::type_error(format!(
             "expected a scalar for field '{}', got a value of shape {}",
@@ -110,13 +111,25 @@ fn check_scalar(field: &Field, dtype: &str, shape: &[usize]) -> Result<()> {
             fmt_shape(shape.iter().map(|d| Some(*d)))
         )));
     }
-    if field.spark_type()? == SparkType::String {
-        let is_str = dtype != "O" && dtype != "decimal" && ArrayDType::parse(dtype)?.kind == Kind::Unicode;
-        if !is_str {
-            return Err(Error::value(format!("Expected a string value for field {}. Got type {dtype}", field.name)));
+    let parsed = || if dtype == "O" || dtype == "decimal" { None } else { ArrayDType::parse(dtype).ok() };
+    let spark = field.spark_type()?;
+    let integer = match spark {
+        SparkType::Byte => 1,
+        SparkType::Short => 2,
+        SparkType::Integer => 4,
+        SparkType::Long => 8,
+        SparkType::String => {
+            if parsed().is_none_or(|d| d.kind != Kind::Unicode) {
+                return Err(Error::value(format!("Expected a string value for field {}. Got type {dtype}", field.name)));
+            }
+            return Ok(());
         }
+        _ => return Ok(()),
+    };
+    match parsed() {
+        Some(from) => codec::cast::check_integral_scalar(data, from, ArrayDType::native(Kind::Int, integer), spark),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Same rank, and every declared size equal (`None` matches any size).

@@ -53,6 +53,7 @@ mod image_format {
 
 /// One field (`UnischemaField`): a name, NumPy type, shape (`None` = any size), codec, nullability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FieldJson")]
 pub struct Field {
     pub name: String,
     pub dtype: FieldDType,
@@ -128,6 +129,32 @@ impl Field {
 pub struct Unischema {
     name: String,
     fields: Vec<Field>,
+}
+
+/// A field's JSON form, with signed dimensions so that a negative one is reported by name.
+#[derive(Deserialize)]
+struct FieldJson {
+    name: String,
+    dtype: FieldDType,
+    shape: Vec<Option<i64>>,
+    #[serde(default)]
+    nullable: bool,
+    #[serde(default)]
+    codec: Option<Codec>,
+}
+
+impl TryFrom<FieldJson> for Field {
+    type Error = String;
+
+    fn try_from(f: FieldJson) -> Result<Field, String> {
+        let shape = f
+            .shape
+            .iter()
+            .map(|d| d.map(usize::try_from).transpose())
+            .collect::<Result<Vec<Option<usize>>, _>>()
+            .map_err(|_| format!("field '{}': shape {} has a negative dimension", f.name, serde_json::json!(f.shape)))?;
+        Ok(Field { name: f.name, dtype: f.dtype, shape, nullable: f.nullable, codec: f.codec })
+    }
 }
 
 /// The JSON form before validation.

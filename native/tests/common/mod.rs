@@ -38,10 +38,22 @@ pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
 }
 
-/// The project's Python (`.venv`), when there is one.
-pub fn python() -> Option<PathBuf> {
+/// The project's Python with NumPy and pyarrow: `$PETASTORM_PYTHON`, else the project's
+/// `.venv`. A test that needs it fails without it (it never passes by skipping).
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("PETASTORM_PYTHON") {
+        return PathBuf::from(p);
+    }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    p.exists().then_some(p)
+    assert!(p.exists(), "this test needs the project venv ({}) or PETASTORM_PYTHON set to a Python with NumPy and pyarrow", p.display());
+    p
+}
+
+/// Runs `python -c script args...`; panics with its stderr when it fails; returns its stdout.
+pub fn run_python(script: &str, args: &[&std::path::Path]) -> String {
+    let out = std::process::Command::new(python()).arg("-c").arg(script).args(args).output().unwrap();
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A fresh, empty directory under the system temp dir.

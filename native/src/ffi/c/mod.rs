@@ -116,9 +116,7 @@ pub extern "C" fn pst_last_error() -> *const c_char {
 /// `ptr`/`len` are exactly what a `pst_*` function wrote, released once.
 #[no_mangle]
 pub unsafe extern "C" fn pst_bytes_free(ptr: *mut u8, len: usize) {
-    if !ptr.is_null() {
-        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)));
-    }
+    crate::ffi::guard::free_handle(std::ptr::slice_from_raw_parts_mut(ptr, len));
 }
 
 /// The error table as JSON (`[{"code":1,"kind":"Value","python":"ValueError"},...]`).

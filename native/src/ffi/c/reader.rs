@@ -12,7 +12,6 @@ use crate::dataset::discovery::dataset_schema;
 use crate::dataset::options::ReaderOptions;
 use crate::dataset::reader::Reader;
 use crate::error::{Error, Result};
-use crate::ffi::guard;
 
 /// The reader behind a handle.
 ///
@@ -111,12 +110,7 @@ pub unsafe extern "C" fn pst_reader_reset(reader: *mut c_void) -> i32 {
 /// `reader` is NULL or a live handle, released once.
 #[no_mangle]
 pub unsafe extern "C" fn pst_reader_free(reader: *mut c_void) {
-    if !reader.is_null() {
-        let _ = guard(|| {
-            drop(Box::from_raw(reader as *mut Reader));
-            Ok(())
-        });
-    }
+    crate::ffi::guard::free_handle(reader as *mut Reader);
 }
 
 /// The Unischema JSON of the dataset at `url` (from its metadata, or inferred).

@@ -29,9 +29,7 @@ pub unsafe extern "C" fn pst_schema_parse(json: *const c_char, out_schema: *mut 
 /// `schema` is NULL or a live handle from [`pst_schema_parse`], released once.
 #[no_mangle]
 pub unsafe extern "C" fn pst_schema_free(schema: *mut c_void) {
-    if !schema.is_null() {
-        drop(Box::from_raw(schema as *mut Unischema));
-    }
+    crate::ffi::guard::free_handle(schema as *mut Unischema);
 }
 
 /// Runs `f` on the schema behind a handle and hands its bytes out.
@@ -185,9 +183,7 @@ pub unsafe extern "C" fn pst_array_info(
 /// `array` is NULL or a live handle from [`pst_decode_cell`], released once.
 #[no_mangle]
 pub unsafe extern "C" fn pst_array_free(array: *mut c_void) {
-    if !array.is_null() {
-        drop(Box::from_raw(array as *mut DecodedArray));
-    }
+    crate::ffi::guard::free_handle(array as *mut DecodedArray);
 }
 
 /// The Unischema JSON inferred from an Arrow schema (`schema::from_arrow`), like upstream's

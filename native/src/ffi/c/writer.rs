@@ -178,9 +178,7 @@ pub unsafe extern "C" fn pst_writer_finish(writer: *mut c_void, out_rows: *mut u
 /// `writer` is NULL or a live handle from [`pst_writer_open`], released once.
 #[no_mangle]
 pub unsafe extern "C" fn pst_writer_free(writer: *mut c_void) {
-    if !writer.is_null() {
-        drop(Box::from_raw(writer as *mut SharedPartWriter));
-    }
+    crate::ffi::guard::free_handle(writer as *mut SharedPartWriter);
 }
 
 /// The dataset root at `url` (any store) with `options_json` (NULL or a JSON object of strings).

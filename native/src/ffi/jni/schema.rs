@@ -32,10 +32,8 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_schemaParse<'l>(
 
 #[no_mangle]
 pub extern "system" fn Java_petastorm_jni_NativeLib_schemaFree<'l>(_: JNIEnv<'l>, _: JClass<'l>, schema: jlong) {
-    if schema != 0 {
-        // SAFETY: non-zero handles come from `schemaParse`; Java frees each once.
-        drop(unsafe { Box::from_raw(schema as *mut Unischema) });
-    }
+    // SAFETY: non-zero handles come from `schemaParse`; Java frees each once.
+    unsafe { crate::ffi::guard::free_handle(schema as *mut Unischema) };
 }
 
 #[no_mangle]
