@@ -22,7 +22,11 @@ type Stores = HashMap<String, Arc<dyn ObjectStore>>;
 /// The store serving `url` (canonical, of `family`) and the path of `url` inside it.
 pub(super) fn store_for(family: Family, url: &Url, options: &[(String, String)]) -> Result<(Arc<dyn ObjectStore>, Path)> {
     let path = path_in_store(family, url)?;
-    let settings = translate(family, options)?;
+    let mut settings = translate(family, options)?;
+    if url.scheme() == "http" && !settings.config.iter().any(|(k, _)| k == "allow_http") {
+        // A plain http:// dataset URL is the user's choice of transport.
+        settings.config.push(("allow_http".to_string(), "true".to_string()));
+    }
     let authority = &url[..url::Position::BeforePath];
     let key = format!("{authority}\u{0}{:?}", settings.config);
     static STORES: Mutex<Option<(u32, Stores)>> = Mutex::new(None);
