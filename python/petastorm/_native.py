@@ -78,6 +78,7 @@ _SIGNATURES = {
     'pst_storage_write': (c_int32, [c_char_p, c_char_p, c_char_p, c_size_t]),
     'pst_storage_read': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)] + _OUT_BYTES),
     'pst_storage_data_files': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
+    'pst_storage_footer': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
     'pst_log_set_level': (c_int32, [c_int32]),
     'pst_log_wait': (c_int32, [c_uint64, POINTER(c_int32)]),
     'pst_log_next': (c_int32, [c_uint64] + _OUT_BYTES),

@@ -73,6 +73,12 @@ def data_files(url, storage_options=None):
 
 
 
+def footer(url, storage_options=None):
+    """The footer of the Parquet file at ``url``: its last ``footer length + 8`` bytes (prefixed with
+    ``b'PAR1'`` it is a footer-only Parquet file that ``pyarrow.parquet.read_metadata`` reads)."""
+    return _native._bytes_result('storage_footer', _native._c_str(url), options_json(storage_options))
+
+
 def prepare(url, mode, storage_options=None):
     """Applies Spark's save mode ``mode`` to the dataset at ``url``; ``False`` when there is nothing
     to write (``'ignore'`` and the dataset exists)."""

@@ -99,7 +99,7 @@ def test_generate_metadata_rebuilds_common_metadata_without_spark(cli_dataset, t
     result = _run(module, '--dataset_url', url_of(target), '--unischema_class', 'test_cli.CliSchema')
     assert result.returncode == 0, result.stderr
     assert (target / '_common_metadata').read_bytes() == original  # the bytes materialize_dataset wrote
-    assert '2/2 files' in result.stderr and '(2 data files)' in result.stderr
+    assert '(2 data files)' in result.stderr
     assert list(get_schema_from_dataset_url(url_of(target)).fields) == list(CliSchema.fields)
 
     again = _run(module, '--dataset_url', url_of(target))  # reuses the stored schema

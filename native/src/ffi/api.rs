@@ -116,6 +116,11 @@ pub fn storage_read(url: &str, options: Option<&str>) -> Result<Option<Vec<u8>>>
     storage::read_optional(&storage::open(url, &storage_options(options)?)?)
 }
 
+/// The footer of the Parquet file at `url` (its last `footer length + 8` bytes).
+pub fn storage_footer(url: &str, options: Option<&str>) -> Result<Vec<u8>> {
+    crate::dataset::summary::file_footer(&storage::open(url, &storage_options(options)?)?)
+}
+
 /// The data files under the directory `url` as JSON `[[relative path, length], ...]`, sorted.
 pub fn storage_data_files(url: &str, options: Option<&str>) -> Result<String> {
     let files = discovery::data_file_sizes(&storage::open(url, &storage_options(options)?)?)?;

@@ -8,6 +8,7 @@ interpreted by the native library.
 import uuid
 
 from petastorm import _native
+from petastorm.errors import PetastormMetadataError
 
 
 def list_data_files(fs, root):
@@ -26,20 +27,40 @@ def list_data_files(fs, root):
     return sorted(found)
 
 
-class FooterReader(object):
-    """``read_footer`` over a subclass's ``read_range(rel, position, length)``."""
+def write_atomically(jvm, fs, path, data):
+    """Writes ``data`` to a temporary file beside the Hadoop ``Path`` ``path`` of the FileSystem ``fs``,
+    then renames it over ``path`` with ``Rename.OVERWRITE`` through ``FileContext`` (one atomic rename on
+    HDFS and local disks: a reader sees the old file or the new one, never none). File systems without a
+    ``FileContext`` binding get a delete, then a rename."""
+    hadoop = jvm.org.apache.hadoop.fs
+    tmp = hadoop.Path(path.getParent(), '{}.tmp-{}'.format(path.getName(), uuid.uuid4().hex))
+    try:
+        out = fs.create(tmp, True)
+        try:
+            out.write(bytearray(data))
+        finally:
+            out.close()
+        try:
+            context = hadoop.FileContext.getFileContext(path.toUri(), fs.getConf())
+        except Exception:  # UnsupportedFileSystemException: no AbstractFileSystem for this scheme
+            context = None
+        if context is not None:
+            from pyspark import SparkContext
+            rename = getattr(hadoop, 'Options$Rename')
+            options = SparkContext._gateway.new_array(rename, 1)
+            options[0] = rename.OVERWRITE
+            context.rename(tmp, path, options)
+        else:
+            if fs.exists(path):
+                fs.delete(path, False)
+            if not fs.rename(tmp, path):
+                raise OSError('could not rename {} to {}'.format(tmp.toString(), path.toString()))
+    finally:
+        if fs.exists(tmp):
+            fs.delete(tmp, False)
 
-    def read_footer(self, rel, file_length, footer_len_of):
-        """The last ``footer length + 8`` bytes of a Parquet file; ``footer_len_of`` reads the
-        footer length from the file's last 8 bytes."""
-        if file_length < 12:
-            return self.read_range(rel, 0, file_length)
-        footer_len = footer_len_of(self.read_range(rel, file_length - 8, 8))
-        size = min(footer_len + 8, file_length)
-        return self.read_range(rel, file_length - size, size)
 
-
-class HadoopFileSystem(FooterReader):
+class HadoopFileSystem(object):
     """File operations below one root URL, with paths relative to it (``'a=1/part-0.parquet'``)."""
 
     def __init__(self, spark, url):
@@ -70,21 +91,17 @@ class HadoopFileSystem(FooterReader):
             raise OSError('{}: expected {} bytes at offset {}, read {}'.format(rel, length, position, len(data)))
         return data
 
+    def read_footer(self, rel, file_length, footer_len_of):
+        """The last ``footer length + 8`` bytes of a Parquet file; ``footer_len_of`` reads the
+        footer length from the file's last 8 bytes. A footer longer than the file is an error."""
+        if file_length < 12:
+            raise PetastormMetadataError("file '{}' is too short to be Parquet ({} bytes)".format(rel, file_length))
+        footer_len = footer_len_of(self.read_range(rel, file_length - 8, 8))
+        if footer_len + 8 > file_length:
+            raise PetastormMetadataError("file '{}': footer length {} exceeds the file size {}".format(
+                rel, footer_len, file_length))
+        return self.read_range(rel, file_length - footer_len - 8, footer_len + 8)
+
     def write_atomically(self, rel, data):
-        """Writes ``data`` to a temporary file beside ``rel``, then renames it over ``rel``."""
-        final = self._path(rel)
-        tmp = self._path('{}.tmp-{}'.format(rel, uuid.uuid4().hex))
-        try:
-            out = self._fs.create(tmp, True)
-            try:
-                out.write(bytearray(data))
-            finally:
-                out.close()
-            if self._fs.exists(final):
-                self._fs.delete(final, False)
-            if not self._fs.rename(tmp, final):
-                raise OSError('could not rename {} to {}'.format(tmp.toString(), final.toString()))
-        except BaseException:
-            if self._fs.exists(tmp):
-                self._fs.delete(tmp, False)
-            raise
+        """Replaces ``rel`` with ``data`` (see :func:`write_atomically`)."""
+        write_atomically(self._jvm, self._fs, self._path(rel), data)

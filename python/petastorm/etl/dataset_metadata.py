@@ -108,15 +108,10 @@ def write_dataset(spark, rows, dataset_url, schema, row_group_size_mb=256, mode=
     _storage.write_common_metadata(handle, dataset_url, storage_options)
 
 
-def _write_common_metadata(fs, handle, on_footer=None):
-    """Builds ``_common_metadata`` natively from the footers of ``fs``'s data files and writes it;
-    ``on_footer()`` is called after each footer read (progress)."""
+def _write_common_metadata(fs, handle):
+    """Builds ``_common_metadata`` natively from the footers of ``fs``'s data files and writes it."""
     files = fs.list_data_files()
-    footers = []
-    for rel, length in files:
-        footers.append(fs.read_footer(rel, length, _native.parquet_footer_len))
-        if on_footer is not None:
-            on_footer()
+    footers = [fs.read_footer(rel, length, _native.parquet_footer_len) for rel, length in files]
     data = handle.common_metadata([rel for rel, _ in files], footers)
     fs.write_atomically(COMMON_METADATA, data)
     return files

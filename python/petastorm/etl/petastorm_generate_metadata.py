@@ -2,16 +2,17 @@
 and row groups per file), with the stored Unischema or one named by ``--unischema_class``.
 
 With ``--master`` the file is written through Spark's Hadoop FileSystem (``materialize_dataset``);
-otherwise through ``pyarrow.fs`` without starting Spark. The bytes are the same either way."""
+otherwise through the native storage layer (any store it reaches) without starting Spark. The bytes are
+the same either way."""
 import argparse
 import sys
 from pydoc import locate
 
+from petastorm import _storage
 from petastorm._ignored import warn_ignored
-from petastorm.etl.dataset_metadata import (PetastormMetadataError, _write_common_metadata, get_schema_from_dataset_url,
-                                            materialize_dataset)
+from petastorm.errors import PetastormMetadataGenerationError
+from petastorm.etl.dataset_metadata import PetastormMetadataError, get_schema_from_dataset_url, materialize_dataset
 from petastorm.fs_utils import normalize_dir_url
-from petastorm.tools._progress import Progress
 from petastorm.unischema import Unischema
 
 _EXAMPLE = '''Example:
@@ -36,11 +37,10 @@ def _schema(dataset_url, unischema_class):
                          '(--unischema_class)'.format(dataset_url)) from None
 
 
-def generate_petastorm_metadata(spark, dataset_url, unischema_class=None, use_summary_metadata=False,
-                                show_progress=False):
+def generate_petastorm_metadata(spark, dataset_url, unischema_class=None, use_summary_metadata=False):
     """Writes ``_common_metadata`` for the data files of an existing dataset.
 
-    :param spark: a ``SparkSession`` to write through its Hadoop FileSystem, or ``None`` for ``pyarrow.fs``
+    :param spark: a ``SparkSession`` to write through its Hadoop FileSystem, or ``None`` for the native storage layer
     :param dataset_url: the dataset directory URL
     :param unischema_class: the fully qualified name of a Unischema instance (``None``: the stored one)
     :param use_summary_metadata: accepted for upstream compatibility (warns once): no summary file is written
@@ -54,12 +54,10 @@ def generate_petastorm_metadata(spark, dataset_url, unischema_class=None, use_su
         with materialize_dataset(spark, dataset_url, schema):
             pass
         return None
-    from petastorm.etl._arrow_fs import ArrowFileSystem
-    fs = ArrowFileSystem(dataset_url)
-    progress = Progress('reading footers', len(fs.list_data_files()), 'files') if show_progress else None
-    files = _write_common_metadata(fs, schema._native(), progress.update if progress else None)
-    if progress is not None:
-        progress.close()
+    files = _storage.data_files(dataset_url)
+    if not files:
+        raise PetastormMetadataGenerationError('no Parquet data files under {}'.format(dataset_url))
+    _storage.write_common_metadata(schema._native(), dataset_url)
     return len(files)
 
 
@@ -85,8 +83,7 @@ def _main(argv):
         spark = SparkSession.builder.appName('Petastorm Generate Metadata').master(args.master) \
             .config('spark.driver.memory', args.spark_driver_memory).getOrCreate()
     try:
-        count = generate_petastorm_metadata(spark, args.dataset_url, args.unischema_class, args.use_summary_metadata,
-                                            show_progress=True)
+        count = generate_petastorm_metadata(spark, args.dataset_url, args.unischema_class, args.use_summary_metadata)
     finally:
         if spark is not None:
             spark.stop()

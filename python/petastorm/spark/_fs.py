@@ -4,10 +4,8 @@
 Without a SparkContext (an unpickled converter in a trainer process) :func:`delete_dir` uses the
 native storage layer.
 """
-import uuid
-
 from petastorm import _storage
-from petastorm.etl._hadoop_fs import list_data_files
+from petastorm.etl._hadoop_fs import list_data_files, write_atomically
 
 
 class HadoopFs(object):
@@ -91,22 +89,9 @@ class HadoopFs(object):
             stream.close()
 
     def write_atomically(self, url, data):
-        """Writes ``data`` to a temporary file beside ``url``, then renames it to ``url``."""
-        final = self._path(url)
-        fs = self._fs(final)
-        tmp = self._path('{}.tmp-{}'.format(url, uuid.uuid4().hex))
-        try:
-            out = fs.create(tmp, True)
-            try:
-                out.write(bytearray(data))
-            finally:
-                out.close()
-            if not fs.rename(tmp, final):
-                raise OSError('could not rename {} to {}'.format(tmp.toString(), url))
-        except BaseException:
-            if fs.exists(tmp):
-                fs.delete(tmp, False)
-            raise
+        """Replaces the file at ``url`` with ``data`` (see :func:`petastorm.etl._hadoop_fs.write_atomically`)."""
+        path = self._path(url)
+        write_atomically(self._jvm, self._fs(path), path, data)
 
     def parquet_row_count(self, url):
         """Rows of a Parquet file, from its footer (parquet-hadoop, on Spark's classpath)."""

@@ -6,23 +6,20 @@ import sys
 
 import numpy as np
 
-from petastorm import _native
-from petastorm.etl._arrow_fs import ArrowFileSystem
-from petastorm.fs_utils import get_filesystem_and_path_or_paths, normalize_dir_url
+from petastorm import _native, _storage
+from petastorm.fs_utils import normalize_dir_url
 from petastorm.tools._progress import Progress
 
 
 def _files(url, show_progress):
-    """``[{path, bytes, rows, row_groups: [{rows, bytes}]}]`` from the data files' footers."""
+    """``[{path, bytes, rows, row_groups: [{rows, bytes}]}]`` from the data files' footers (fetched natively)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
-    fs = ArrowFileSystem(url)
-    listed = fs.list_data_files()
-    filesystem, root = get_filesystem_and_path_or_paths(url)
+    listed = _storage.data_files(url)
     progress = Progress('reading footers', len(listed), 'files') if show_progress else None
     out = []
     for rel, size in listed:
-        with filesystem.open_input_file(root.rstrip('/') + '/' + rel) as f:
-            meta = pq.ParquetFile(f).metadata
+        meta = pq.read_metadata(pa.BufferReader(b'PAR1' + _storage.footer(url.rstrip('/') + '/' + rel)))
         groups = [{'rows': meta.row_group(i).num_rows,
                    'bytes': sum(meta.row_group(i).column(c).total_compressed_size
                                 for c in range(meta.row_group(i).num_columns))}

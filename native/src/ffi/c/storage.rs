@@ -84,3 +84,17 @@ pub unsafe extern "C" fn pst_storage_data_files(
         write_bytes(out, out_len, files)
     })
 }
+
+/// The footer of the Parquet file at `url`: its last `footer length + 8` bytes (two ranged reads).
+///
+/// # Safety
+/// `url` is a NUL-terminated string, `options_json` NULL or one; `out`/`out_len` are valid.
+#[no_mangle]
+pub unsafe extern "C" fn pst_storage_footer(
+    url: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    status(|| write_bytes(out, out_len, api::storage_footer(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?))
+}

@@ -1,6 +1,9 @@
 package petastorm.etl
 
-import org.apache.hadoop.fs.{FileStatus, FileSystem, Path}
+import java.util.UUID
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.{FileContext, FileStatus, FileSystem, Options, Path, UnsupportedFileSystemException}
 
 import petastorm.errors.PetastormMetadataException
 import petastorm.jni.NativeLib
@@ -50,5 +53,26 @@ private[petastorm] object DatasetFiles {
       in.readFully(0, bytes)
       bytes
     } finally in.close()
+  }
+
+  /** Writes `data` to a temporary file beside `target`, then renames it over `target` with
+    * `Rename.OVERWRITE` through `FileContext` (one atomic rename on HDFS and local disks: a reader sees
+    * the old file or the new one, never none). File systems without a `FileContext` binding get a
+    * delete, then a rename. */
+  def writeAtomically(conf: Configuration, target: Path, data: Array[Byte]): Unit = {
+    val fs = target.getFileSystem(conf)
+    val tmp = new Path(target.getParent, s"${target.getName}.tmp-${UUID.randomUUID().toString.replace("-", "")}")
+    try {
+      val out = fs.create(tmp, true)
+      try out.write(data) finally out.close()
+      val context = try Some(FileContext.getFileContext(target.toUri, conf))
+        catch { case _: UnsupportedFileSystemException => None }
+      context match {
+        case Some(c) => c.rename(tmp, target, Options.Rename.OVERWRITE)
+        case None =>
+          if (fs.exists(target)) fs.delete(target, false)
+          if (!fs.rename(tmp, target)) throw new java.io.IOException(s"could not rename $tmp to $target")
+      }
+    } finally if (fs.exists(tmp)) fs.delete(tmp, false)
   }
 }

@@ -1,7 +1,5 @@
 package petastorm.etl
 
-import java.util.UUID
-
 import com.fasterxml.jackson.databind.ObjectMapper
 import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.{FileSystem, Path}
@@ -82,16 +80,7 @@ object DatasetMetadata {
     val files = DatasetFiles.dataFiles(fs, root)
     val footers = files.map { case (_, path) => DatasetFiles.readFooter(fs, path) }
     val bytes = schema.withHandle(NativeLib.commonMetadata(_, files.map(_._1).toArray, footers.toArray))
-    val tmp = new Path(root, s"$CommonMetadataFile.tmp-${UUID.randomUUID()}")
-    val target = new Path(root, CommonMetadataFile)
-    try {
-      val out = fs.create(tmp, true)
-      try out.write(bytes) finally out.close()
-      if (fs.exists(target)) fs.delete(target, false)
-      if (!fs.rename(tmp, target)) throw new java.io.IOException(s"could not rename $tmp to $target")
-    } finally {
-      if (fs.exists(tmp)) fs.delete(tmp, false)
-    }
+    DatasetFiles.writeAtomically(conf, new Path(root, CommonMetadataFile), bytes)
   }
 
   /** The Unischema stored in the dataset's `_common_metadata`. */

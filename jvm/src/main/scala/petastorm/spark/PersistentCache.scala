@@ -124,20 +124,8 @@ private[spark] object CacheFs {
   }
 
   /** Writes `data` to a temporary file beside `url`, then renames it to `url`. */
-  def writeAtomically(conf: Configuration, url: String, data: Array[Byte]): Unit = {
-    val target = new Path(url)
-    val fs = target.getFileSystem(conf)
-    val tmp = new Path(url + ".tmp-" + java.util.UUID.randomUUID().toString.replace("-", ""))
-    try {
-      val out = fs.create(tmp, true)
-      try out.write(data) finally out.close()
-      if (!fs.rename(tmp, target)) throw new java.io.IOException(s"could not rename $tmp to $url")
-    } catch {
-      case e: Throwable =>
-        try fs.delete(tmp, false) catch { case NonFatal(_) => }
-        throw e
-    }
-  }
+  def writeAtomically(conf: Configuration, url: String, data: Array[Byte]): Unit =
+    DatasetFiles.writeAtomically(conf, new Path(url), data)
 
   def parquetRowCount(conf: Configuration, url: String): Long = {
     val reader = org.apache.parquet.hadoop.ParquetFileReader.open(
