@@ -48,6 +48,10 @@ _SIGNATURES = {
     'pst_parquet_footer_len': (c_int32, [c_char_p, POINTER(c_uint64)]),
     'pst_is_data_file': (c_int32, [c_char_p, POINTER(c_int32)]),
     'pst_cache_key': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_converter_dir_name': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_converter_check_delete': (c_int32, [c_char_p, c_char_p]),
+    'pst_converter_is_dir_name': (c_int32, [c_char_p, POINTER(c_int32)]),
+    'pst_converter_marker_name': (c_int32, _OUT_BYTES),
     'pst_cache_denied_class': (c_int32, [c_char_p] + _OUT_BYTES),
     'pst_cache_marker': (c_int32, [c_char_p, c_uint64, c_char_p] + _OUT_BYTES),
     'pst_cache_check_marker': (c_int32, [c_char_p, c_size_t, c_char_p, c_char_p, POINTER(c_int64)]),
@@ -300,6 +304,28 @@ def is_data_file(rel_path):
 def cache_key(inputs):
     """The persistent converter-cache key (hex) of its inputs (a dict, see ``spark._persistent``)."""
     return _bytes_result('cache_key', _c_str(json.dumps(inputs))).decode('ascii')
+
+
+def converter_dir_name(app_id):
+    """The name of a new converter cache directory for Spark application ``app_id``."""
+    return _bytes_result('converter_dir_name', _c_str(app_id)).decode('utf-8')
+
+
+def converter_check_delete(url, parent):
+    """``ValueError`` unless ``url`` is a converter directory directly under ``parent`` (``None``: unknown)."""
+    _call('converter_check_delete', _c_str(url), None if parent is None else _c_str(parent))
+
+
+def is_converter_dir_name(name):
+    """Whether ``name`` is a converter cache directory name."""
+    out = c_int32()
+    _call('converter_is_dir_name', _c_str(name), byref(out))
+    return bool(out.value)
+
+
+def converter_marker_name():
+    """The persistent cache's marker file name."""
+    return _bytes_result('converter_marker_name').decode('utf-8')
 
 
 def cache_denied_class(plan_json):

@@ -16,7 +16,7 @@ from petastorm.spark import SparkDatasetConverter, make_spark_converter
 from petastorm.spark import _persistent
 from petastorm.spark import spark_dataset_converter as sdc
 
-MARKER = _persistent.MARKER
+MARKER = '_petastorm_converter_complete'  # the name both converters write and look for
 CHILD_TIMEOUT = 240
 
 # A child PySpark driver; {body} runs with `spark`, `parent` (the parent URL) and `src` defined.

@@ -1,9 +1,7 @@
-"""Fixtures of the remote-storage tests: S3 (moto), HTTP (WebDAV reads), HDFS, local Spark.
+"""Fixtures of the remote-storage tests: S3 (moto), HTTP (WebDAV reads), HDFS (Spark: the root conftest).
 
 Each service listens on 127.0.0.1 only and is stopped by its fixture.
 """
-import os
-import sys
 
 import pytest
 
@@ -40,20 +38,3 @@ def hdfs_cluster(tmp_path_factory):
     cluster = HdfsCluster(tmp_path_factory.mktemp('hdfs'))
     yield cluster
     cluster.stop()
-
-
-@pytest.fixture(scope='session')
-def spark():
-    """A small ``local[2]`` SparkSession (``getOrCreate``: shared with python/tests' one if that
-    started first; Hadoop's HDFS client is in Spark's own jars)."""
-    os.environ['PYSPARK_PYTHON'] = sys.executable
-    os.environ['PYSPARK_DRIVER_PYTHON'] = sys.executable
-    from pyspark.sql import SparkSession
-    session = (SparkSession.builder.master('local[2]').appName('petastorm-remote-tests')
-               .config('spark.ui.enabled', 'false')
-               .config('spark.sql.shuffle.partitions', '2')
-               .config('spark.driver.memory', '1g')
-               .getOrCreate())
-    session.sparkContext.setLogLevel('ERROR')
-    yield session
-    session.stop()

@@ -71,3 +71,9 @@ def test_spark_writes_parquet_through_s3a(s3_server):
              if i.path.endswith('.parquet')]
     assert len(parts) == 2
     assert sorted(pq.read_table(parts[0], filesystem=s3).column_names) == ['id', 'twice']
+    # What Spark wrote through Hadoop's s3a, our reader reads natively under the same URL.
+    from petastorm import make_batch_reader
+    with make_batch_reader('s3a://s3a-smoke/ds', storage_options=s3_server.storage_options()) as reader:
+        batches = [(b.id, b.twice) for b in reader]
+    assert sorted(i for ids, _ in batches for i in ids.tolist()) == list(range(100))
+    assert all((twice == 2 * ids).all() for ids, twice in batches)

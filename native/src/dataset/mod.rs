@@ -4,6 +4,7 @@
 mod checksum;
 pub mod commit;
 pub mod converter_cache;
+pub mod converter_dir;
 mod footer_kv;
 pub mod metadata;
 

@@ -1,7 +1,7 @@
 """The opt-in persistent converter cache (``petastorm.spark.converter.persistentCache=true``).
 
 A converted DataFrame is reused by a later session when a cache directory under the parent holds
-a marker file (:data:`MARKER`, written only after Spark committed the write) whose key equals the
+a marker file (:func:`marker_name`, written only after Spark committed the write) whose key equals the
 DataFrame's key, and whose listed Parquet files are all there with their sizes.
 
 The key is computed by the native library (``dataset::converter_cache``: the key text, its
@@ -15,13 +15,13 @@ Only plans whose result is a function of those inputs are eligible: deterministi
 (``createDataFrame`` from local data or RDDs, JDBC, streams...) are converted as usual, but not
 persisted for reuse.
 """
+import functools
 import logging
 
 from petastorm import _native
 
 logger = logging.getLogger(__name__)
 
-MARKER = '_petastorm_converter_complete'
 
 _LEAVES = {
     'org.apache.spark.sql.catalyst.plans.logical.Range',
@@ -35,6 +35,12 @@ _FILE_TABLE = 'org.apache.spark.sql.execution.datasources.v2.FileTable'
 
 def _seq(jseq):
     return [jseq.apply(i) for i in range(jseq.size())]
+
+
+@functools.lru_cache(maxsize=None)
+def marker_name():
+    """The marker file's name (the native rule)."""
+    return _native.converter_marker_name()
 
 
 def ineligible_reason(jvm, plan):
@@ -88,7 +94,7 @@ def check_marker(fs, dir_url, key):
     """``(rows, [(relative path, length)])`` when ``dir_url`` holds a complete write for ``key``
     (marker present and matching, every listed file there with its length), else ``None``."""
     try:
-        data = fs.read_bytes(dir_url + '/' + MARKER)
+        data = fs.read_bytes(dir_url + '/' + marker_name())
         if data is None:
             return None
         files = fs.list_parquet_files(dir_url)

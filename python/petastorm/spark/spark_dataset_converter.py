@@ -10,17 +10,15 @@ Spark work (the write, listing, deletion) goes through the driver's JVM; readers
 pyspark nor a JVM, so an unpickled converter works in any training process.
 """
 import atexit
-import datetime
 import logging
 import os
-import re
 import threading
-import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
-from petastorm.spark import _persistent
+from petastorm import _native
 from petastorm._storage import normalize_dir_url
+from petastorm.spark import _persistent
 from petastorm.spark._fs import HadoopFs, delete_dir
 
 logger = logging.getLogger(__name__)
@@ -29,7 +27,6 @@ DEFAULT_ROW_GROUP_SIZE_BYTES = 32 * 1024 * 1024
 # Spark's Parquet codecs (upstream also lists bzip2 and deflate, which Spark's Parquet writer rejects)
 _COMPRESSION_CODECS = ('uncompressed', 'none', 'snappy', 'gzip', 'lz4', 'lz4_raw', 'zstd', 'brotli')
 _DTYPES = (None, 'float32', 'float64')
-_CONVERTER_DIR = re.compile(r'^\d{14}-appid-.+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 _RECOMMENDED_FILE_SIZE_BYTES = 50 * 1024 * 1024
 
 
@@ -116,16 +113,13 @@ class SparkDatasetConverter(object):
         if not self._owned:
             logger.warning('Not deleting %s: make_spark_converter did not write it.', self.cache_dir_url)
             return
-        parent, _, name = self.cache_dir_url.rstrip('/').rpartition('/')
         expected = self._parent_cache_dir_url
         if expected is None:
             try:
                 expected = _get_parent_cache_dir_url(_get_spark_session())
             except Exception:
                 expected = None
-        if expected is None or parent != expected or not _CONVERTER_DIR.match(name):
-            raise ValueError('Refusing to delete {}: not a converter cache directory under {}'.format(
-                self.cache_dir_url, expected or 'the parent cache directory'))
+        _native.converter_check_delete(self.cache_dir_url, expected)
         _forget(self.cache_dir_url)
         (_delete_dir_handler or delete_dir)(self.cache_dir_url)
 
@@ -254,9 +248,8 @@ def _persistent_enabled(spark):
 
 
 def _gen_cache_dir_name(spark):
-    """``{%Y%m%d%H%M%S}-appid-{applicationId}-{uuid4}``: names the application that wrote it."""
-    return '{}-appid-{}-{}'.format(datetime.datetime.now().strftime('%Y%m%d%H%M%S'),
-                                   spark.sparkContext.applicationId, uuid.uuid4())
+    """``{%Y%m%d%H%M%S}-appid-{applicationId}-{uuid4}``: names the application that wrote it (native rule)."""
+    return _native.converter_dir_name(spark.sparkContext.applicationId)
 
 
 def _check_options(parquet_row_group_size_bytes, compression_codec, dtype):
@@ -307,7 +300,7 @@ def _materialize(spark, fs, df, parent, row_group_size, codec, dtype, persistent
         rows = int(observation.get['rows'])
         files = fs.list_parquet_files(url)
         if persistent_key is not None:
-            fs.write_atomically(url + '/' + _persistent.MARKER, _persistent.marker_bytes(persistent_key, rows, files))
+            fs.write_atomically(url + '/' + _persistent.marker_name(), _persistent.marker_bytes(persistent_key, rows, files))
     except BaseException:
         try:
             fs.delete(url)
@@ -339,10 +332,10 @@ def _check_file_median_size(url, files):
 
 def _find_persistent(fs, parent, key):
     """The newest complete cache directory for ``key`` under ``parent`` (a converter), or ``None``."""
-    markers = fs.glob(parent + '/*/' + _persistent.MARKER)
+    markers = fs.glob(parent + '/*/' + _persistent.marker_name())
     names = sorted({m.rstrip('/').rsplit('/', 2)[-2] for m in markers}, reverse=True)
     for name in names:
-        if not _CONVERTER_DIR.match(name):
+        if not _native.is_converter_dir_name(name):
             continue
         url = parent + '/' + name
         found = _persistent.check_marker(fs, url, key)

@@ -1,11 +1,11 @@
 //! JNI: the persistent converter cache's key and marker (`dataset::converter_cache`).
 
 use jni::objects::{JByteArray, JClass, JString};
-use jni::sys::{jbyteArray, jlong, jstring};
+use jni::sys::{jboolean, jbyteArray, jlong, jstring};
 use jni::JNIEnv;
 
 use super::{bytes_arg, call, call_string, jni_error, string_arg};
-use crate::dataset::converter_cache;
+use crate::dataset::{converter_cache, converter_dir};
 use crate::error::Error;
 use crate::ffi::api;
 
@@ -57,4 +57,40 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_cacheCheckMarker<'l>(
         let key = string_arg(env, &key, "key")?;
         api::cache_check_marker(&marker, &key, &string_arg(env, &present_json, "presentJson")?)
     })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_converterDirName<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    app_id: JString<'l>,
+) -> jstring {
+    call_string(&mut env, |env| Ok(converter_dir::new_dir_name(&string_arg(env, &app_id, "appId")?)))
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_converterCheckDelete<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    url: JString<'l>,
+    parent: JString<'l>,
+) {
+    call(&mut env, |env| {
+        let parent = if parent.is_null() { None } else { Some(string_arg(env, &parent, "parent")?) };
+        converter_dir::check_deletable(&string_arg(env, &url, "url")?, parent.as_deref())
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_isConverterDirName<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    name: JString<'l>,
+) -> jboolean {
+    call(&mut env, |env| Ok(u8::from(converter_dir::is_dir_name(&string_arg(env, &name, "name")?))))
+}
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_converterMarkerName<'l>(mut env: JNIEnv<'l>, _: JClass<'l>) -> jstring {
+    call_string(&mut env, |_| Ok(converter_cache::MARKER.to_string()))
 }

@@ -209,6 +209,19 @@ public final class NativeLib {
     /** A directory URL as the converters name it: no trailing '/', {@code file:///x} for local forms. */
     public static native String normalizeDirUrl(String url);
 
+    /** The name of a new converter cache directory for Spark application {@code appId}. */
+    public static native String converterDirName(String appId);
+
+    /** Throws {@code IllegalArgumentException} unless {@code url} is a converter directory directly
+     *  under {@code parent} (null: unknown, refused). */
+    public static native void converterCheckDelete(String url, String parent);
+
+    /** Whether {@code name} is a converter cache directory name. */
+    public static native boolean isConverterDirName(String name);
+
+    /** The persistent cache's marker file name. */
+    public static native String converterMarkerName();
+
     /** The persistent converter-cache key (hex) of key inputs as JSON (see docs/ffi.md). */
     public static native String cacheKey(String inputsJson);
 

@@ -25,7 +25,7 @@ import petastorm.jni.NativeLib
  * matches and every Parquet file it lists is there with its length.
  */
 private[spark] object PersistentCache {
-  val Marker = "_petastorm_converter_complete"
+  val Marker: String = NativeLib.converterMarkerName()
 
   private val mapper = new ObjectMapper()
 

@@ -1,8 +1,5 @@
 package petastorm.spark
 
-import java.text.SimpleDateFormat
-import java.util.{Date, UUID}
-
 import org.apache.hadoop.conf.Configuration
 import org.apache.spark.sql.{Column, DataFrame, Observation, SparkSession}
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan
@@ -50,7 +47,6 @@ object SparkDatasetConverter {
   val CompressionCodecs: Seq[String] = Seq("uncompressed", "none", "snappy", "gzip", "lz4", "lz4_raw", "zstd", "brotli")
 
   private[spark] val log = LoggerFactory.getLogger(classOf[SparkDatasetConverter])
-  private val ConverterDir = "^\\d{14}-appid-.+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$".r
   private val VectorUdts = Set("org.apache.spark.ml.linalg.VectorUDT", "org.apache.spark.mllib.linalg.VectorUDT")
 
   /** A converter of a directory (upstream's public constructor): deletable only when it is a converter directory. */
@@ -135,9 +131,7 @@ object SparkDatasetConverter {
   /** Without trailing `/`; `file:/x` becomes `file:///x` (the native rule, as the Python converter). */
   private[spark] def normalizeDirUrl(url: String): String = NativeLib.normalizeDirUrl(url)
 
-  private def dirName(spark: SparkSession): String =
-    s"${new SimpleDateFormat("yyyyMMddHHmmss").format(new Date())}-appid-${spark.sparkContext.applicationId}-" +
-      UUID.randomUUID()
+  private def dirName(spark: SparkSession): String = NativeLib.converterDirName(spark.sparkContext.applicationId)
 
   /** Vector columns as arrays, floating point columns (and arrays of them) as `dtype`. */
   private[spark] def prepare(df: DataFrame, dtype: Option[String]): DataFrame = {
@@ -198,7 +192,7 @@ object SparkDatasetConverter {
 
   private def findPersistent(conf: Configuration, parent: String, key: String): Option[SparkDatasetConverter] =
     CacheFs.dirsHolding(conf, parent, PersistentCache.Marker).distinct.sorted(Ordering[String].reverse).iterator
-      .filter(ConverterDir.matches)
+      .filter(NativeLib.isConverterDirName)
       .flatMap { name =>
         val url = parent + "/" + name
         PersistentCache.checkMarker(conf, url, key).map { case (rows, files) =>
@@ -250,13 +244,9 @@ object SparkDatasetConverter {
       return
     }
     val active = SparkSession.getActiveSession.orElse(SparkSession.getDefaultSession)
-    val trimmed = c.cacheDirUrl.replaceAll("/+$", "")
-    val (parent, name) = trimmed.splitAt(trimmed.lastIndexOf('/'))
     val expected = c.parentCacheDirUrl.orElse(active.flatMap(s => Option(
       try parentCacheDirUrl(s) catch { case NonFatal(_) => null })))
-    if (!expected.contains(parent) || !ConverterDir.matches(name.drop(1)))
-      throw new IllegalArgumentException(s"Refusing to delete ${c.cacheDirUrl}: not a converter cache directory " +
-        s"under ${expected.getOrElse("the parent cache directory")}")
+    NativeLib.converterCheckDelete(c.cacheDirUrl, expected.orNull)
     forget(c.cacheDirUrl)
     CacheFs.delete(active.map(_.sparkContext.hadoopConfiguration).getOrElse(new Configuration()), c.cacheDirUrl)
   }

@@ -34,6 +34,7 @@ public class NativeLogDrainTest {
         appender = new AbstractAppender("native-log-test", null, null, true, Property.EMPTY_ARRAY) {
             @Override
             public void append(LogEvent event) {
+                event.getThreadName(); // log4j fills the thread name in lazily: take it on the logging thread
                 events.add(event.toImmutable());
             }
         };
