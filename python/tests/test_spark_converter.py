@@ -2,10 +2,12 @@
 import decimal
 import logging
 import pickle
+import re
 
 import numpy as np
 import pytest
 
+from petastorm import _native
 from petastorm.spark import SparkDatasetConverter, make_spark_converter
 from petastorm.spark import spark_dataset_converter as sdc
 
@@ -87,7 +89,8 @@ def test_torch_batches_equal_the_rows(parent, mixed_df):
     assert len(converter) == converter.dataset_size == ROWS
     name = converter.cache_dir_url.rsplit('/', 1)[1]
     assert converter.cache_dir_url == parent.as_uri() + '/' + name
-    assert sdc._CONVERTER_DIR.match(name) and '-appid-local-' in name
+    assert _native.is_converter_dir_name(name) and '-appid-local-' in name
+    assert re.match(r'^\d{14}-appid-local-.+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', name), name
     assert converter.file_urls and all(u.startswith(converter.cache_dir_url + '/') for u in converter.file_urls)
     import torch
     with converter.make_torch_dataloader(batch_size=7, num_epochs=1, schema_fields=NUMERIC) as loader:
