@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use arrow::record_batch::RecordBatch;
 
 use super::damage::Skips;
-use super::discovery::{DataFile, Dataset, SchemaSource};
+use super::discovery::{self, DataFile, Dataset, SchemaSource};
 use super::item::ReadSpec;
 use super::options::ReaderOptions;
 use super::pipeline::{Job, Pipeline};
@@ -34,7 +34,7 @@ pub struct Reader {
 impl Reader {
     /// Opens the dataset and plans the read; decoding starts with the first `next()`.
     pub fn open(options: &ReaderOptions) -> Result<Reader> {
-        let dataset = Arc::new(Dataset::open(&options.dataset_url.list(), &options.storage_options())?);
+        let dataset = discovery::open_shared(&options.dataset_url.list(), &options.storage_options())?;
         let schema = &dataset.schema;
         let output: Vec<usize> = match &options.schema_fields {
             None => (0..schema.fields().len()).collect(),
