@@ -30,7 +30,7 @@ pub struct Record {
     pub message: String,
     /// Milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// The emitting thread's name (`petastorm-decode-3`; see [`thread_name`]).
+    /// The emitting thread's name (`petastorm-decode-3`; see `thread_name`).
     pub thread: String,
 }
 

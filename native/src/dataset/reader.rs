@@ -18,6 +18,7 @@ use super::values::{Cell, Value};
 use crate::error::{Error, Result};
 use crate::schema::{FieldDType, Unischema};
 
+/// An open dataset read: [`Reader::open`], then [`Reader::batches`] (or [`Reader::next`]).
 pub struct Reader {
     /// Leaked instead of dropped in a process forked after reading started.
     pipeline: ManuallyDrop<Pipeline>,
@@ -125,6 +126,11 @@ impl Reader {
         self.pipeline.next()
     }
 
+    /// The batches of [`Reader::next`] as an iterator (ends at the end of the last epoch).
+    pub fn batches(&self) -> Batches<'_> {
+        Batches(self)
+    }
+
     pub fn stop(&self) -> Result<()> {
         self.check_process()?;
         self.pipeline.stop();
@@ -202,6 +208,17 @@ impl Reader {
         }
         self.pid.store(pid, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+/// The iterator of [`Reader::batches`].
+pub struct Batches<'a>(&'a Reader);
+
+impl Iterator for Batches<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().transpose()
     }
 }
 

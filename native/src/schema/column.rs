@@ -74,7 +74,7 @@ pub fn resolve_shape(field: &Field, count: usize, given: Option<&[usize]>) -> Re
 
 /// Encodes `data` (C-order elements of `dtype`; `None`: the field's own dtype, as raw bytes)
 /// for field `index`: elements converted to the field's dtype (`codec::cast` rules), the shape
-/// resolved by [`resolve_shape`], then checked and encoded like [`encode_cell`].
+/// resolved by [`resolve_shape`], then checked and encoded like [`crate::schema::encode_cell`].
 pub fn encode_values(
     schema: &Unischema,
     index: usize,

@@ -1,6 +1,6 @@
 //! Reads the pickled Unischema upstream Petastorm stores in `_common_metadata`
 //! (`dataset-toolkit.unischema.v1`) without running Python: an inert pickle machine
-//! ([`vm`]) with an allow-list of globals builds a value tree, and this module turns the
+//! (`vm`) with an allow-list of globals builds a value tree, and this module turns the
 //! `Unischema` object in it into a [`Unischema`].
 //!
 //! Understood object graphs: the Unischema by `copy_reg._reconstructor` (Python 2) or

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
+import java.util.Locale;
 
 /**
  * The JNI entry points of {@code libpetastorm_native.so} (see docs/ffi.md). Natives are static
@@ -12,14 +13,16 @@ import java.nio.file.StandardCopyOption;
  *
  * <p>The library is loaded once, when this class is initialised: from the path in the system
  * property {@code petastorm.native.lib} when set, else from the jar resource
- * {@value #RESOURCE}, extracted to a temporary file. Then a daemon thread starts forwarding
- * native log records to slf4j (see {@link NativeLogDrain}), unless slf4j is not on the classpath.
+ * {@code /native/{os}-{arch}/libpetastorm_native.so} of the running platform (see
+ * {@link #platform}), extracted to a temporary file that is deleted once loaded. Then a daemon
+ * thread starts forwarding native log records to slf4j (see {@link NativeLogDrain}), unless slf4j
+ * is not on the classpath.
  */
 public final class NativeLib {
     /** System property naming a {@code libpetastorm_native.so} to load instead of the bundled one. */
     public static final String PATH_PROPERTY = "petastorm.native.lib";
-    /** Where the jar bundles the library. */
-    public static final String RESOURCE = "/native/linux-x86_64/libpetastorm_native.so";
+    /** The library's file name inside its platform's resource directory. */
+    public static final String LIBRARY_FILE = "libpetastorm_native.so";
 
     private static final String LOADED_FROM;
 
@@ -50,27 +53,58 @@ public final class NativeLib {
             System.load(file.getPath());
             return file.getPath();
         }
+        String resource = resource(System.getProperty("os.name"), System.getProperty("os.arch"));
         File extracted;
         try {
-            extracted = extractResource(RESOURCE);
+            extracted = extractResource(resource);
         } catch (IOException e) {
             UnsatisfiedLinkError err = new UnsatisfiedLinkError(
-                    "could not extract the petastorm native library " + RESOURCE + ": " + e);
+                    "could not extract the petastorm native library " + resource + ": " + e);
             err.initCause(e);
             throw err;
         }
         if (extracted == null) {
-            throw new UnsatisfiedLinkError("petastorm native library resource " + RESOURCE
-                    + " is not on the classpath (the jar was built without target/release/"
-                    + "libpetastorm_native.so; run `cargo build --release` and rebuild the jar, or"
-                    + " set -D" + PATH_PROPERTY + "=/path/to/libpetastorm_native.so)");
+            throw new UnsatisfiedLinkError("petastorm native library resource " + resource
+                    + " is not on the classpath: this jar has no library for this platform (build"
+                    + " the jar on it after `cargo build --release`, or set -D" + PATH_PROPERTY
+                    + "=/path/to/" + LIBRARY_FILE + ")");
         }
-        System.load(extracted.getPath());
+        try {
+            System.load(extracted.getPath());
+        } finally {
+            // On Linux the loaded mapping outlives the file.
+            if (!extracted.delete()) {
+                extracted.deleteOnExit();
+            }
+        }
         return extracted.getPath();
     }
 
     /**
-     * Copies a classpath resource to a new temporary file deleted at exit.
+     * The {@code {os}-{arch}} name of a platform from its {@code os.name} and {@code os.arch}
+     * properties; the library is built for {@code linux-x86_64} and {@code linux-aarch64}.
+     *
+     * @throws UnsatisfiedLinkError naming the platform when the library is not built for it
+     */
+    public static String platform(String osName, String osArch) {
+        String arch = osArch == null ? "" : osArch.toLowerCase(Locale.ROOT);
+        String cpu = arch.equals("amd64") || arch.equals("x86_64") ? "x86_64"
+                : arch.equals("aarch64") || arch.equals("arm64") ? "aarch64" : null;
+        if (!"linux".equalsIgnoreCase(osName) || cpu == null) {
+            throw new UnsatisfiedLinkError("petastorm native library: unsupported platform os.name="
+                    + osName + " os.arch=" + osArch + " (supported: Linux on x86_64 and aarch64;"
+                    + " or set -D" + PATH_PROPERTY + "=/path/to/" + LIBRARY_FILE + ")");
+        }
+        return "linux-" + cpu;
+    }
+
+    /** The jar resource holding the library for a platform given as in {@link #platform}. */
+    public static String resource(String osName, String osArch) {
+        return "/native/" + platform(osName, osArch) + "/" + LIBRARY_FILE;
+    }
+
+    /**
+     * Copies a classpath resource to a new temporary file (the caller deletes it).
      *
      * @return the file, or {@code null} when the resource does not exist
      */
@@ -80,8 +114,12 @@ public final class NativeLib {
                 return null;
             }
             File tmp = File.createTempFile("libpetastorm_native-", ".so");
-            tmp.deleteOnExit();
-            Files.copy(in, tmp.toPath(), StandardCopyOption.REPLACE_EXISTING);
+            try {
+                Files.copy(in, tmp.toPath(), StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                tmp.delete();
+                throw e;
+            }
             return tmp.getAbsoluteFile();
         }
     }

@@ -6,6 +6,7 @@ public final class LoadProbe {
 
     public static void main(String[] args) {
         System.out.println("loaded-from=" + NativeLib.loadedFrom());
+        System.out.println("file-exists=" + new java.io.File(NativeLib.loadedFrom()).exists());
         System.out.println("conf=" + NativeLib.writerHadoopConf(256));
     }
 }
