@@ -107,7 +107,8 @@ def abort(url, job, storage_options=None):
 
 def write_common_metadata(schema_handle, url, storage_options=None):
     """Writes ``_common_metadata`` of the dataset at ``url`` (atomically) from its files' footers."""
-    _native._call('dataset_write_metadata', schema_handle.ptr, _native._c_str(url), options_json(storage_options))
+    with schema_handle.using() as ptr:
+        _native._call('dataset_write_metadata', ptr, _native._c_str(url), options_json(storage_options))
 
 
 def _dataset_path(url):
