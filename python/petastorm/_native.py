@@ -79,6 +79,7 @@ _SIGNATURES = {
     'pst_dataset_abort': (c_int32, [c_char_p, c_char_p, c_char_p]),
     'pst_dataset_write_metadata': (c_int32, [c_void_p, c_char_p, c_char_p]),
     'pst_storage_normalize_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_storage_existing_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
     'pst_storage_delete': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)]),
     'pst_storage_write': (c_int32, [c_char_p, c_char_p, c_char_p, c_size_t]),
     'pst_storage_read': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)] + _OUT_BYTES),
