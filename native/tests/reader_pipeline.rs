@@ -102,6 +102,23 @@ fn same_seed_same_order_other_seed_other_order() {
 }
 
 #[test]
+fn the_same_seed_gives_the_same_order_whatever_workers_count() {
+    let dir = synthetic_dataset("seeds-workers");
+    let order = |workers: usize, rows: bool| {
+        let options = json!({"dataset_url": url(&dir), "seed": 7, "shuffle_rows": rows, "schema_fields": ["id"],
+                             "workers_count": workers, "num_epochs": 2});
+        ints(&drain(&open(options).unwrap()), "id")
+    };
+    for rows in [false, true] {
+        let one = order(1, rows);
+        assert_eq!(one.len(), 2 * TOTAL);
+        for workers in [2, 3, 8] {
+            assert_eq!(order(workers, rows), one, "workers_count {workers}, shuffle_rows {rows}");
+        }
+    }
+}
+
+#[test]
 fn row_drop_partitions_split_row_groups() {
     let dir = synthetic_dataset("rowdrop");
     let reader =
@@ -240,7 +257,7 @@ fn queue_holds_at_most_results_queue_size_batches() {
 }
 
 #[test]
-fn a_corrupt_cell_is_a_decode_error_naming_field_file_and_row_group() {
+fn a_corrupt_cell_is_a_decode_error_naming_field_file_and_row_group_and_reading_goes_on() {
     let dir = temp_dir("corrupt");
     let schema = Unischema::from_json(
         r#"{"name": "S", "fields": [
@@ -248,7 +265,7 @@ fn a_corrupt_cell_is_a_decode_error_naming_field_file_and_row_group() {
          {"name": "matrix", "dtype": "float32", "shape": [2, 2], "codec": {"type": "ndarray"}}]}"#,
     )
     .unwrap();
-    let cells: Vec<Vec<u8>> = (0..8)
+    let cells: Vec<Vec<u8>> = (0..12)
         .map(|i| {
             let cell = encode(&schema, "matrix", "<f4", &[2, 2], &f32_bytes([i as f32; 4]));
             if i == 5 {
@@ -264,7 +281,7 @@ fn a_corrupt_cell_is_a_decode_error_naming_field_file_and_row_group() {
             ArrowField::new("matrix", DataType::Binary, false),
         ])),
         vec![
-            Arc::new(Int64Array::from((0..8).collect::<Vec<i64>>())) as ArrayRef,
+            Arc::new(Int64Array::from((0..12).collect::<Vec<i64>>())) as ArrayRef,
             Arc::new(BinaryArray::from_iter_values(cells.iter())),
         ],
     )
@@ -278,6 +295,9 @@ fn a_corrupt_cell_is_a_decode_error_naming_field_file_and_row_group() {
     for part in ["field 'matrix'", "file 'bad.parquet'", "row group 1"] {
         assert!(e.message().contains(part), "{part} not in: {e}");
     }
+    // the middle row group failed alone: the next call returns the row group after it
+    let after = reader.next().unwrap().expect("the row group after the failed one");
+    assert_eq!(ints(&[after], "id"), (8..12).collect::<Vec<i64>>());
     assert!(reader.next().unwrap().is_none());
 }
 

@@ -10,6 +10,7 @@ the library itself publishes (``pst_error_table``) to pick the Python class by n
 Messages are never inspected.
 """
 import builtins
+import contextlib
 import ctypes
 import json
 import os
@@ -78,6 +79,7 @@ _SIGNATURES = {
     'pst_dataset_abort': (c_int32, [c_char_p, c_char_p, c_char_p]),
     'pst_dataset_write_metadata': (c_int32, [c_void_p, c_char_p, c_char_p]),
     'pst_storage_normalize_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
+    'pst_storage_existing_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
     'pst_storage_delete': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)]),
     'pst_storage_write': (c_int32, [c_char_p, c_char_p, c_char_p, c_size_t]),
     'pst_storage_read': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)] + _OUT_BYTES),
@@ -197,27 +199,45 @@ def _dims(shape):
 
 
 class _OwnedHandle(object):
-    """Owns one native handle: freed by ``pst_<kind>_free`` from a finalizer or :meth:`close`
-    (idempotent; also on leaving a ``with`` block)."""
+    """Owns one native handle, freed by ``pst_<kind>_free`` from a finalizer or :meth:`close`
+    (idempotent; also on leaving a ``with`` block).
 
-    __slots__ = ('_ptr', '_finalizer', '__weakref__')
-    _KIND = None  # 'schema', 'writer': the C functions' prefix
+    Every call that passes the pointer holds ``_call_lock`` for the call (:meth:`using`), and
+    :meth:`close` takes it too, so closing from another thread waits for calls in flight instead of
+    freeing memory they use; a call after ``close`` raises ``_CLOSED_ERROR``."""
+
+    __slots__ = ('_ptr', '_finalizer', '_call_lock', '__weakref__')
+    _KIND = None  # 'schema', 'writer', 'reader': the C functions' prefix
+    _CLOSED_ERROR = ValueError
 
     def _own(self, open_name, *args):
         ptr = c_void_p()
         _call(open_name, *(args + (byref(ptr),)))
         self._ptr = ptr.value
         self._finalizer = weakref.finalize(self, getattr(lib(), 'pst_{}_free'.format(self._KIND)), ptr.value)
+        self._call_lock = threading.RLock()  # re-entrant: a signal handler may close during a call
 
     @property
-    def ptr(self):
-        if not self._finalizer.alive:
-            raise ValueError('the native {} handle is closed'.format(self._KIND))
-        return self._ptr
+    def closed(self):
+        return not self._finalizer.alive
+
+    @contextlib.contextmanager
+    def using(self):
+        """The live pointer, with the handle kept open until the block ends."""
+        with self._call_lock:
+            if not self._finalizer.alive:
+                raise self._CLOSED_ERROR('the native {} handle is closed'.format(self._KIND))
+            yield self._ptr
+
+    def _with(self, call, name, *args, **kwargs):
+        """``call(name, pointer, *args)`` with the handle kept open during the call."""
+        with self.using() as ptr:
+            return call(name, ptr, *args, **kwargs)
 
     def close(self):
-        """Frees the native object now; idempotent."""
-        self._finalizer()
+        """Frees the native object once no call uses it; idempotent."""
+        with self._call_lock:
+            self._finalizer()
 
     def __enter__(self):
         return self
@@ -236,23 +256,23 @@ class SchemaHandle(_OwnedHandle):
         self._own('schema_parse', _c_str(unischema_json))
 
     def to_json(self):
-        return _bytes_result('schema_to_json', self.ptr).decode('utf-8')
+        return self._with(_bytes_result, 'schema_to_json').decode('utf-8')
 
     def spark_json(self):
-        return _bytes_result('schema_spark_json', self.ptr).decode('utf-8')
+        return self._with(_bytes_result, 'schema_spark_json').decode('utf-8')
 
     def pickle(self):
-        return _bytes_result('schema_pickle', self.ptr)
+        return self._with(_bytes_result, 'schema_pickle')
 
     def match_fields(self, patterns):
-        return _json_result('schema_match_fields', self.ptr, _c_str(json.dumps(list(patterns))))
+        return self._with(_json_result, 'schema_match_fields', _c_str(json.dumps(list(patterns))))
 
     def validate_row(self, present, none):
-        _call('validate_row', self.ptr, _c_str(json.dumps({'present': list(present), 'none': list(none)})))
+        self._with(_call, 'validate_row', _c_str(json.dumps({'present': list(present), 'none': list(none)})))
 
     def encode_cell(self, index, dtype, shape, fortran, data_ptr, data_len):
         """Encodes one cell; returns a ``bytearray`` (empty for scalar and codec-less fields)."""
-        return _bytes_result('encode_cell', self.ptr, index, _c_str(dtype), _dims(shape), len(shape),
+        return self._with(_bytes_result, 'encode_cell', index, _c_str(dtype), _dims(shape), len(shape),
                              int(bool(fortran)), data_ptr, data_len, kind=bytearray)
 
     def decode_cell(self, index, cell):
@@ -260,7 +280,7 @@ class SchemaHandle(_OwnedHandle):
         raw = np.frombuffer(cell, dtype=np.uint8)
         cdll = lib()
         array = c_void_p()
-        _call('decode_cell', self.ptr, index, raw.ctypes.data, raw.nbytes, byref(array))
+        self._with(_call, 'decode_cell', index, raw.ctypes.data, raw.nbytes, byref(array))
         try:
             dtype, shape, ndim = c_char_p(), POINTER(c_int64)(), c_size_t()
             data, data_len = c_void_p(), c_size_t()
@@ -278,7 +298,7 @@ class SchemaHandle(_OwnedHandle):
     def writer_unsupported(self):
         """Why the native Parquet writer cannot write this schema (a date, timestamp or decimal field),
         or ``None`` when it can."""
-        return _bytes_result('writer_unsupported', self.ptr).decode('utf-8') or None
+        return self._with(_bytes_result, 'writer_unsupported').decode('utf-8') or None
 
     def common_metadata(self, rel_paths, footers):
         """The bytes of ``_common_metadata`` for data files and their footer tails."""
@@ -286,7 +306,7 @@ class SchemaHandle(_OwnedHandle):
         paths = (c_char_p * n)(*[_c_str(p) for p in rel_paths])
         tails = (c_char_p * n)(*[bytes(f) for f in footers])
         lens = (c_size_t * n)(*[len(f) for f in footers])
-        return _bytes_result('common_metadata', self.ptr, n, paths, tails, lens)
+        return self._with(_bytes_result, 'common_metadata', n, paths, tails, lens)
 
 
 def writer_hadoop_conf(row_group_size_mb):
@@ -386,42 +406,43 @@ class NativeWriter(_OwnedHandle):
 
     def __init__(self, schema_handle, url, row_group_bytes, compression, options_json=None):
         _log.ensure_started()
-        self._own('writer_open', schema_handle.ptr, _c_str(url), options_json, int(row_group_bytes),
-                  _c_str(compression))
+        with schema_handle.using() as schema_ptr:
+            self._own('writer_open', schema_ptr, _c_str(url), options_json, int(row_group_bytes),
+                      _c_str(compression))
 
     def put(self, index, value):
         """Puts a scalar into field ``index`` of the current row: ``None``, ``bool``, ``int``, ``float``,
         ``str`` or ``bytes`` (the column's type decides which it takes)."""
         if value is None:
-            _call('writer_put_null', self.ptr, index)
+            self._with(_call, 'writer_put_null', index)
         elif isinstance(value, bool):
-            _call('writer_put_bool', self.ptr, index, int(value))
+            self._with(_call, 'writer_put_bool', index, int(value))
         elif isinstance(value, int):
-            _call('writer_put_long', self.ptr, index, value)
+            self._with(_call, 'writer_put_long', index, value)
         elif isinstance(value, float):
-            _call('writer_put_double', self.ptr, index, value)
+            self._with(_call, 'writer_put_double', index, value)
         elif isinstance(value, str):
             data = value.encode('utf-8')
-            _call('writer_put_str', self.ptr, index, data, len(data))
+            self._with(_call, 'writer_put_str', index, data, len(data))
         elif isinstance(value, (bytes, bytearray)):
             data = bytes(value)
-            _call('writer_put_bytes', self.ptr, index, data, len(data))
+            self._with(_call, 'writer_put_bytes', index, data, len(data))
         else:
             raise TypeError('field #{}: the native writer cannot write a {} value'.format(index, type(value).__name__))
 
     def put_array(self, index, dtype, shape, fortran, data_ptr, data_len):
         """Encodes an array for codec field ``index`` (as :meth:`SchemaHandle.encode_cell`) and puts the cell."""
-        _call('writer_put_array', self.ptr, index, _c_str(dtype), _dims(shape), len(shape), int(bool(fortran)),
+        self._with(_call, 'writer_put_array', index, _c_str(dtype), _dims(shape), len(shape), int(bool(fortran)),
               data_ptr, data_len)
 
     def end_row(self):
         """Ends the current row (fields not put are null)."""
-        _call('writer_end_row', self.ptr)
+        self._with(_call, 'writer_end_row')
 
     def finish(self):
         """Writes the rest of the file and its footer; returns ``(rows, row_groups)``."""
         rows, row_groups = c_uint64(), c_uint64()
-        _call('writer_finish', self.ptr, byref(rows), byref(row_groups))
+        self._with(_call, 'writer_finish', byref(rows), byref(row_groups))
         return rows.value, row_groups.value
 
 
@@ -448,48 +469,36 @@ def dataset_schema(url, storage_options=None):
     return _bytes_result('dataset_schema', _c_str(url), _c_str(json.dumps(storage_options or {}))).decode('utf-8')
 
 
-class ReaderHandle(object):
+class ReaderHandle(_OwnedHandle):
     """Owns one native reader (``pst_reader_open``); freed by :meth:`close` or a finalizer.
 
     ``next_batch`` blocks without the GIL (ctypes releases it). ``stop`` may be called from any
     thread while another one waits in ``next_batch``; ``close`` waits for that call to return."""
 
-    __slots__ = ('_ptr', '_finalizer', '_call_lock', '_state_lock', '_array', '_schema', '__weakref__')
+    __slots__ = ('_state_lock', '_array', '_schema')
+    _KIND = 'reader'
+    _CLOSED_ERROR = RuntimeError
 
     def __init__(self, options):
-        cdll = _reader_api()
+        _reader_api()
         _log.ensure_started()
-        ptr = c_void_p()
-        _call('reader_open', _c_str(json.dumps(options)), byref(ptr))
-        self._ptr = ptr.value
-        self._finalizer = weakref.finalize(self, cdll.pst_reader_free, ptr.value)
-        self._call_lock = threading.RLock()  # held during next/reset/free (re-entrant: a signal handler may stop)
+        self._own('reader_open', _c_str(json.dumps(options)))
         self._state_lock = threading.Lock()  # held during stop/free (never while blocking)
         self._array = ctypes.create_string_buffer(_ARROW_ARRAY_SIZE)
         self._schema = ctypes.create_string_buffer(_ARROW_SCHEMA_SIZE)
 
-    @property
-    def closed(self):
-        return not self._finalizer.alive
-
-    def _live_ptr(self):
-        if not self._finalizer.alive:
-            raise RuntimeError('the native reader is closed')
-        return self._ptr
-
     def schema_json(self):
         """Unischema JSON of the fields the reader yields."""
-        return _bytes_result('reader_schema', self._live_ptr()).decode('utf-8')
+        return self._with(_bytes_result, 'reader_schema').decode('utf-8')
 
     def info(self):
         """``{"row_groups": n, "files": [...], "rows": n}`` of the plan."""
-        return _json_result('reader_info', self._live_ptr())
+        return self._with(_json_result, 'reader_info')
 
     def next_batch(self):
         """The next ``pyarrow.RecordBatch``, or ``None`` at the end of the data."""
         import pyarrow as pa
-        with self._call_lock:
-            ptr = self._live_ptr()
+        with self.using() as ptr:
             eof = c_int32(0)
             array_addr, schema_addr = ctypes.addressof(self._array), ctypes.addressof(self._schema)
             _call('reader_next', ptr, array_addr, schema_addr, byref(eof))
@@ -498,18 +507,18 @@ class ReaderHandle(object):
             return pa.RecordBatch._import_from_c(array_addr, schema_addr)
 
     def stop(self):
-        """Asks the pipeline to stop (prompt; later ``next_batch`` calls return ``None``); idempotent."""
+        """Asks the pipeline to stop (prompt; later ``next_batch`` calls return ``None``); idempotent.
+        Takes only ``_state_lock``, so it does not wait for a ``next_batch`` in flight."""
         with self._state_lock:
             if self._finalizer.alive:
                 _call('reader_stop', self._ptr)
 
     def reset(self):
         """Restarts the same plan (after the last batch)."""
-        with self._call_lock:
-            _call('reader_reset', self._live_ptr())
+        self._with(_call, 'reader_reset')
 
     def close(self):
-        """Stops and frees the reader; idempotent."""
+        """Stops and frees the reader once no call uses it; idempotent."""
         self.stop()
         with self._call_lock, self._state_lock:
             self._finalizer()

@@ -41,6 +41,12 @@ def options_json(storage_options):
     return _native._c_str(json.dumps(flatten_options(storage_options)))
 
 
+def existing_dir_url(path_or_url):
+    """An existing directory given by URL or plain path, as the converters name it (a plain path becomes
+    an absolute ``file://`` URL)."""
+    return _native._bytes_result('storage_existing_dir_url', _native._c_str(path_or_url)).decode('utf-8')
+
+
 def normalize_dir_url(url):
     """A directory URL as the converters name it: no trailing ``/``, ``file:///x`` for local forms."""
     return _native._bytes_result('storage_normalize_dir_url', _native._c_str(url)).decode('utf-8')
@@ -107,7 +113,8 @@ def abort(url, job, storage_options=None):
 
 def write_common_metadata(schema_handle, url, storage_options=None):
     """Writes ``_common_metadata`` of the dataset at ``url`` (atomically) from its files' footers."""
-    _native._call('dataset_write_metadata', schema_handle.ptr, _native._c_str(url), options_json(storage_options))
+    with schema_handle.using() as ptr:
+        _native._call('dataset_write_metadata', ptr, _native._c_str(url), options_json(storage_options))
 
 
 def _dataset_path(url):

@@ -4,11 +4,15 @@ import os
 import struct
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
 from petastorm import _native, errors
+from petastorm.codecs import CompressedImageCodec
+from petastorm.unischema import Unischema, UnischemaField
 
 
 def _run(code, **env):
@@ -89,6 +93,56 @@ def test_schema_handle_close_is_idempotent():
         handle.to_json()
     with _native.SchemaHandle('{"name": "t", "fields": []}') as other:
         assert json.loads(other.to_json())['name'] == 't'
+
+
+def _close_during_a_call(handle, call):
+    """Runs ``call`` (a native call on ``handle`` taking about a second) on a thread and closes
+    ``handle`` from this one while it runs; returns the call's result after checking that ``close``
+    started during the call and returned only after it."""
+    started, times, result = threading.Event(), {}, []
+
+    def worker():
+        started.set()
+        result.append(call())
+        times['call returned'] = time.monotonic()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    started.wait()
+    time.sleep(0.2)  # the call is in native code by now
+    times['close started'] = time.monotonic()
+    handle.close()
+    times['close returned'] = time.monotonic()
+    thread.join()
+    assert times['close started'] < times['call returned'] <= times['close returned'], times
+    return result[0]
+
+
+_IMAGE_SCHEMA = Unischema('s', [UnischemaField('img', np.uint8, (None, None, 3), CompressedImageCodec('png'), False)])
+
+
+@pytest.fixture(scope='module')
+def big_image():
+    """An image whose PNG encoding takes about a second."""
+    return np.random.RandomState(0).randint(0, 255, (6000, 6000, 3), dtype=np.uint8)
+
+
+def test_closing_a_schema_handle_waits_for_a_call_in_flight(big_image):
+    handle = _native.SchemaHandle(_IMAGE_SCHEMA.to_json())
+    cell = _close_during_a_call(
+        handle, lambda: handle.encode_cell(0, '|u1', big_image.shape, False, big_image.ctypes.data, big_image.nbytes))
+    assert bytes(cell[:8]) == b'\x89PNG\r\n\x1a\n'
+    with pytest.raises(ValueError, match='schema handle is closed'):
+        handle.to_json()
+
+
+def test_closing_a_writer_handle_waits_for_a_call_in_flight(tmp_path, big_image):
+    schema = _native.SchemaHandle(_IMAGE_SCHEMA.to_json())
+    writer = _native.NativeWriter(schema, (tmp_path / 'part.parquet').as_uri(), 1 << 20, 'none')
+    _close_during_a_call(
+        writer, lambda: writer.put_array(0, '|u1', big_image.shape, False, big_image.ctypes.data, big_image.nbytes))
+    with pytest.raises(ValueError, match='writer handle is closed'):
+        writer.end_row()
 
 
 def test_writer_hadoop_conf():

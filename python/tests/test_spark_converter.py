@@ -1,6 +1,7 @@
 """make_spark_converter on the real local Spark session: types, TF/PyTorch batches, reuse, delete, pickling."""
 import decimal
 import logging
+import os
 import pickle
 import re
 
@@ -200,6 +201,8 @@ def test_existing_parquet_directory(spark, parent, tmp_path, caplog):
         converter.delete()
     assert 'Not deleting' in caplog.text
     assert (data / '_SUCCESS').exists() and not cache_dirs(parent)
+    for plain in (str(data), str(data) + '/', os.path.relpath(data)):  # a plain path names the same directory
+        assert make_spark_converter(plain).cache_dir_url == data.as_uri()
 
 
 def test_pickled_converter_in_an_executor(spark, parent):

@@ -3,10 +3,12 @@ reuse across sessions, a marker only after the committed write, crashed writes n
 leftovers removed at interpreter exit. Two child processes run real PySpark drivers."""
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -71,10 +73,42 @@ def start_child(body, parent_url, src_url):
                             stderr=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
 
 
-def child_messages(proc):
-    for line in proc.stdout:
+def child_messages(proc, timeout=CHILD_TIMEOUT):
+    """The child's messages until its stdout ends; an ``AssertionError`` when the next line or the end
+    does not come within ``timeout`` seconds of the first read (a hung child fails the test)."""
+    lines = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError('child {} wrote nothing more within {} s'.format(proc.pid, timeout)) from None
+        if line is None:
+            return
         if line.startswith('CHILD '):
             yield json.loads(line[len('CHILD '):])
+
+
+def test_a_silent_child_fails_within_the_bound():
+    proc = subprocess.Popen([sys.executable, '-c', 'print("CHILD {}", flush=True); import time; time.sleep(60)'],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        started = time.monotonic()
+        messages = child_messages(proc, timeout=2)
+        assert next(messages) == {}
+        with pytest.raises(AssertionError, match='wrote nothing more within 2 s'):
+            next(messages)
+        assert time.monotonic() - started < 10
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture

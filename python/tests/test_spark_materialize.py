@@ -90,12 +90,10 @@ def test_conf_is_set_inside_and_restored_after(spark, tmp_path):
     for k in unset_keys:
         conf.unset(k)
     url = 'file://' + str(tmp_path / 'conf')
-    try:
+    with pytest.raises(PetastormMetadataError):
         with materialize_dataset(spark, url, _schemas_hello(), 64):
             assert _conf_snapshot(spark, settings) == settings
             spark.range(3).write.parquet(url)  # a data file, so metadata fails on the missing columns
-    except PetastormMetadataError:
-        pass
     assert conf.get('parquet.block.size') == '12345'
     assert all(conf.get(k) is None for k in unset_keys)
     conf.unset('parquet.block.size')

@@ -119,6 +119,19 @@ pub fn normalize_dir_url(url: &str) -> String {
     url
 }
 
+/// An existing directory given by URL or by plain path (relative to the working directory), as
+/// the converters name it: a plain path becomes an absolute `file://` URL (`.` and `..` resolved),
+/// then [`normalize_dir_url`] applies.
+pub fn existing_dir_url(path_or_url: &str) -> Result<String> {
+    if path_or_url.is_empty() {
+        return Err(Error::value("directory URL is empty"));
+    }
+    if has_scheme(path_or_url) {
+        return Ok(normalize_dir_url(path_or_url));
+    }
+    Ok(normalize_dir_url(local(path_or_url, path_or_url)?.1.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +181,17 @@ mod tests {
         assert_eq!(normalize_dir_url("s3a://b/cache/"), "s3a://b/cache");
         assert_eq!(normalize_dir_url("hdfs://nn:8020/x//"), "hdfs://nn:8020/x");
         assert_eq!(normalize_dir_url("dbfs:/ml/"), "dbfs:/ml");
+    }
+
+    #[test]
+    fn existing_directories_given_by_plain_path_become_file_urls() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(existing_dir_url("/tmp/a/../b/").unwrap(), "file:///tmp/b");
+        assert_eq!(existing_dir_url("rel/dir").unwrap(), Url::from_file_path(cwd.join("rel/dir")).unwrap().as_str());
+        assert_eq!(existing_dir_url("/tmp/with space").unwrap(), "file:///tmp/with%20space");
+        assert_eq!(existing_dir_url("file:/tmp/a/").unwrap(), "file:///tmp/a");
+        assert_eq!(existing_dir_url("s3a://b/data/").unwrap(), "s3a://b/data");
+        assert_eq!(existing_dir_url("dbfs:/ml").unwrap(), "dbfs:/ml");
+        assert!(existing_dir_url("").is_err());
     }
 }

@@ -13,11 +13,10 @@ import atexit
 import logging
 import os
 import threading
-from pathlib import Path
 from urllib.parse import urlparse
 
 from petastorm import _native
-from petastorm._storage import normalize_dir_url
+from petastorm._storage import existing_dir_url, normalize_dir_url
 from petastorm.spark import _persistent
 from petastorm.spark._fs import HadoopFs, delete_dir
 
@@ -347,9 +346,7 @@ def _find_persistent(fs, parent, key):
 
 def _converter_of_existing(spark, url):
     """A converter over an existing Parquet directory: never cached, never deleted."""
-    if not urlparse(url).scheme:
-        url = Path(url).absolute().as_uri()
-    url = normalize_dir_url(url)
+    url = existing_dir_url(url)
     fs = HadoopFs.of(spark)
     files = fs.list_parquet_files(url)
     if not files:

@@ -16,6 +16,16 @@ pub unsafe extern "C" fn pst_storage_normalize_dir_url(url: *const c_char, out: 
     status(|| write_bytes(out, out_len, storage::normalize_dir_url(str_arg(url, "url")?)))
 }
 
+/// An existing directory given by URL or plain path, as the converters name it
+/// (`storage::existing_dir_url`).
+///
+/// # Safety
+/// `url` is a NUL-terminated string; `out`/`out_len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_storage_existing_dir_url(url: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+    status(|| write_bytes(out, out_len, storage::existing_dir_url(str_arg(url, "url")?)?))
+}
+
 /// Deletes everything at `url` recursively; `*out_deleted` is 1 when something was there.
 ///
 /// # Safety

@@ -16,3 +16,12 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_normalizeDirUrl<'l>(
 ) -> jstring {
     call_string(&mut env, |env| Ok(storage::normalize_dir_url(&string_arg(env, &url, "url")?)))
 }
+
+#[no_mangle]
+pub extern "system" fn Java_petastorm_jni_NativeLib_existingDirUrl<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+    url: JString<'l>,
+) -> jstring {
+    call_string(&mut env, |env| storage::existing_dir_url(&string_arg(env, &url, "url")?))
+}

@@ -247,6 +247,10 @@ public final class NativeLib {
     /** A directory URL as the converters name it: no trailing '/', {@code file:///x} for local forms. */
     public static native String normalizeDirUrl(String url);
 
+    /** An existing directory given by URL or plain path: a plain path becomes an absolute {@code file://} URL,
+     * then as {@link #normalizeDirUrl}; {@code IllegalArgumentException} when empty. */
+    public static native String existingDirUrl(String url);
+
     /** The name of a new converter cache directory for Spark application {@code appId}. */
     public static native String converterDirName(String appId);
 

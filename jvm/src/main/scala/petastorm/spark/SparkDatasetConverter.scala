@@ -107,7 +107,7 @@ object SparkDatasetConverter {
   /** A converter over an existing Parquet directory: read as it is, never cached or deleted. */
   def fromParquet(spark: SparkSession, url: String): SparkDatasetConverter = {
     parentCacheDirUrl(spark)
-    val dir = normalizeDirUrl(url)
+    val dir = NativeLib.existingDirUrl(url) // a plain path becomes file:///..., as in Python
     val conf = spark.sparkContext.hadoopConfiguration
     val files = CacheFs.listParquetFiles(conf, dir)
     require(files.nonEmpty, s"No Parquet files found under $dir")

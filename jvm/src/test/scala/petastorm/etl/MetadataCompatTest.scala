@@ -43,9 +43,11 @@ class MetadataCompatTest {
 
   @Test def noDataFilesIsAMetadataError(): Unit = {
     val dir = tempDir("empty-dataset").toFile
-    try intercept[PetastormMetadataException](
-      DatasetMetadata.writeCommonMetadata(conf, dir.getPath, petastorm.examples.HelloWorldData.schema))
-    finally deleteRecursively(dir)
-    assertFalse(new File(dir, "_common_metadata").exists())
+    try {
+      intercept[PetastormMetadataException](
+        DatasetMetadata.writeCommonMetadata(conf, dir.getPath, petastorm.examples.HelloWorldData.schema))
+      assertTrue(dir.isDirectory)
+      assertFalse(new File(dir, "_common_metadata").exists())
+    } finally deleteRecursively(dir)
   }
 }

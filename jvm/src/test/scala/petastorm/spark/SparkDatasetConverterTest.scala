@@ -133,6 +133,13 @@ class SparkDatasetConverterTest {
     c.delete()
     assertTrue(new File(data, "_SUCCESS").exists())
     assertEquals(30L, spark.read.parquet(data.toURI.toString).count())
+    // a plain path, absolute or relative, names the same directory as its file:/// URL (as in Python)
+    val dirUrl = "file://" + data.getAbsolutePath
+    assertEquals(dirUrl, c.cacheDirUrl)
+    assertEquals(dirUrl, SparkDatasetConverter.fromParquet(spark, data.getAbsolutePath + "/").cacheDirUrl)
+    val relative = java.nio.file.Paths.get("").toAbsolutePath.relativize(data.toPath.toAbsolutePath).toString
+    val fromRelative = SparkDatasetConverter.fromParquet(spark, relative)
+    assertEquals((dirUrl, 30L), (fromRelative.cacheDirUrl, fromRelative.datasetSize))
   }
 
   @Test def serializable(): Unit = {

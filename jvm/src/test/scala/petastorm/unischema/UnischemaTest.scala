@@ -95,13 +95,23 @@ class UnischemaTest {
   }
 
   @Test def handlesFreedByCloseOrCleaner(): Unit = {
-    for (i <- 0 until 200) {
-      val s = HelloWorldData.schema
-      assertEquals(3, s.asSparkSchema.length)
-      if (i % 2 == 0) { s.close(); s.close() } // explicit, idempotent; the Cleaner then does nothing
+    val json = HelloWorldData.schema.toJson
+    val unclosed = (0 until 200).flatMap { i =>
+      val h = new SchemaHandle(json)
+      assertEquals(Some(3), h.use(p => DataType.fromJson(NativeLib.schemaSparkJson(p)).asInstanceOf[StructType].length))
+      if (i % 2 == 0) {
+        h.close(); h.close() // explicit, idempotent; the Cleaner then does nothing
+        assertTrue(h.isClosed)
+        assertEquals(None, h.use(p => p))
+        None
+      } else Some(new java.lang.ref.WeakReference(h))
     }
-    System.gc()
-    Thread.sleep(100) // the Cleaner thread frees the unclosed half; must not crash or double free
+    // The unclosed half must become unreachable (their Cleaner action holds no reference to them),
+    // so the Cleaner frees them; it must not crash or double free.
+    val deadline = System.nanoTime() + 10000000000L
+    while (unclosed.exists(_.get != null) && System.nanoTime() < deadline) { System.gc(); Thread.sleep(20) }
+    assertEquals("handles still reachable after gc", 0, unclosed.count(_.get != null))
+    Thread.sleep(100)
     assertEquals(3, HelloWorldData.schema.asSparkSchema.length)
   }
 
