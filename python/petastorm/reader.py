@@ -66,6 +66,9 @@ _COMMON_PARAMS_DOC = """
         (unreadable footer, I/O error, corrupt page) raises when reached. ``True``: each is skipped instead,
         logged as a warning and counted in :attr:`Reader.diagnostics` (``skipped_row_groups``,
         ``skipped_files``).
+    :param decode_memory_limit: bytes the NPY, NPZ and image columns of one batch (row group) may decode
+        to, 2 GiB by default; a batch whose cell headers announce more raises ``DecodeFieldError`` naming
+        the field, file, row group and sizes before any of its cells is decoded.
     :param zmq_copy_buffers: accepted for compatibility; no effect (warns once when ``False``).
     :param filesystem: a ``pyarrow.fs.FileSystem`` or an fsspec file system for stores the native layer does
         not reach: the dataset's files are copied through it into a temporary local directory first (slower,
@@ -80,7 +83,7 @@ def make_reader(dataset_url, schema_fields=None, reader_pool_type='thread', work
                 shard_count=None, shard_seed=None, cache_type=NULL_CACHE, cache_location=None, cache_size_limit=None,
                 cache_row_size_estimate=None, cache_extra_settings=None, hdfs_driver='libhdfs3', transform_spec=None,
                 filters=None, storage_options=None, zmq_copy_buffers=True, filesystem=None,
-                skip_unreadable_row_groups=False):
+                skip_unreadable_row_groups=False, decode_memory_limit=2 << 30):
     """A :class:`Reader` of a Petastorm dataset that yields one namedtuple per row, its values decoded:
     NumPy arrays for tensors, NumPy scalars, ``str``, ``decimal.Decimal``, ``None`` for nulls.
 
@@ -98,7 +101,8 @@ def make_reader(dataset_url, schema_fields=None, reader_pool_type='thread', work
                   rowgroup_selector=rowgroup_selector, num_epochs=num_epochs, cur_shard=cur_shard,
                   shard_count=shard_count, shard_seed=shard_seed, cache_type=cache_type,
                   transform_spec=transform_spec, filters=filters, storage_options=storage_options,
-                  filesystem=filesystem, skip_unreadable_row_groups=skip_unreadable_row_groups)
+                  filesystem=filesystem, skip_unreadable_row_groups=skip_unreadable_row_groups,
+                  decode_memory_limit=decode_memory_limit)
 
 
 def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type='thread', workers_count=10,
@@ -108,7 +112,7 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
                       cache_size_limit=None, cache_row_size_estimate=None, cache_extra_settings=None,
                       hdfs_driver='libhdfs3', transform_spec=None, filters=None, storage_options=None,
                       zmq_copy_buffers=True, filesystem=None, convert_early_to_numpy=False,
-                      skip_unreadable_row_groups=False):
+                      skip_unreadable_row_groups=False, decode_memory_limit=2 << 30):
     """A :class:`Reader` of any Parquet store (or Petastorm dataset) that yields one namedtuple of
     column arrays per decoded batch (a row group or part of one): NumPy arrays, ``(rows, *shape)``
     for tensors and equal-length lists, object arrays where values are ragged, nullable or objects.
@@ -130,7 +134,8 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
                   rowgroup_selector=rowgroup_selector, num_epochs=num_epochs, cur_shard=cur_shard,
                   shard_count=shard_count, shard_seed=shard_seed, cache_type=cache_type,
                   transform_spec=transform_spec, filters=filters, storage_options=storage_options,
-                  filesystem=filesystem, skip_unreadable_row_groups=skip_unreadable_row_groups)
+                  filesystem=filesystem, skip_unreadable_row_groups=skip_unreadable_row_groups,
+                  decode_memory_limit=decode_memory_limit)
 
 
 # --- arguments -----------------------------------------------------------------------------------
@@ -287,7 +292,8 @@ class Reader(object):
                  results_queue_size=50, seed=None, shuffle_rows=False, shuffle_row_groups=True,
                  shuffle_row_drop_partitions=1, predicate=None, rowgroup_selector=None, num_epochs=1,
                  cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, transform_spec=None,
-                 filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False):
+                 filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False,
+                 decode_memory_limit=2 << 30):
         self._handle = None
         self._mirror = None
         self._stopped = False
@@ -361,6 +367,7 @@ class Reader(object):
             'filters': _filters_json(filters),
             'storage_options': storage_options,
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
+            'decode_memory_limit': int(decode_memory_limit),
         }
         self._handle = _native.ReaderHandle(options)
 

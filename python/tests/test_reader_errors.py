@@ -117,3 +117,19 @@ def test_errors_in_python_predicates_propagate(test_dataset):
         with pytest.raises(KeyError, match='boom'):
             next(reader)
     assert reader.stopped  # the context manager stopped the reader, without hanging
+
+
+@pytest.mark.parametrize('factory', [make_reader, make_batch_reader])
+def test_decode_memory_limit_refuses_a_batch_decoding_past_it(test_dataset, factory):
+    url, rows = test_dataset  # row groups of 10 rows; 'matrix' cells are 4x3 float32 (48 bytes)
+    with pytest.raises(DecodeFieldError) as info:
+        with factory(url, schema_fields=['id', 'matrix'], shuffle_row_groups=False, decode_memory_limit=479) as reader:
+            next(reader)
+    message = str(info.value)
+    assert "row group 0: field 'matrix': its cells decode to 480 bytes" in message, message
+    assert 'more than decode_memory_limit (479 bytes)' in message and '.parquet' in message, message
+    with factory(url, schema_fields=['id', 'matrix'], decode_memory_limit=480) as reader:
+        ids = [i for item in reader for i in np.atleast_1d(item.id)]
+    assert sorted(ids) == [r['id'] for r in rows]
+    with pytest.raises(ValueError, match='decode_memory_limit'):
+        factory(url, decode_memory_limit=0)

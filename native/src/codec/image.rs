@@ -289,6 +289,21 @@ pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
     })
 }
 
+/// The pixel bytes a PNG or JPEG header announces, for memory budgets; `None` when the
+/// header cannot be read (decoding then reports why).
+pub fn announced_len(bytes: &[u8]) -> Option<usize> {
+    let layout = if bytes.starts_with(PNG_MAGIC) {
+        let decoder = PngDecoder::new(Cursor::new(bytes)).ok()?;
+        Layout::of_header(decoder.dimensions(), decoder.color_type())
+    } else if bytes.starts_with(JPEG_MAGIC) {
+        let decoder = JpegDecoder::new(Cursor::new(bytes)).ok()?;
+        Layout::of_header(decoder.dimensions(), decoder.color_type())
+    } else {
+        return None;
+    };
+    layout.byte_len()
+}
+
 /// Checks the header a decoder has read against the field, then decodes the pixels.
 fn read(decoder: ImageResult<impl ImageDecoder>, format: &str, wanted: &Wanted) -> Result<(Layout, Vec<u8>)> {
     let invalid = |e: image::ImageError| Error::decode(format!("invalid {format}: {e}"));

@@ -107,6 +107,27 @@ pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
     })
 }
 
+/// The data size the header of an NPY file (`prefix`: at least its header) announces, for
+/// memory budgets; `None` when the header cannot be read (decoding then reports why).
+pub fn announced_len(prefix: &[u8]) -> Option<usize> {
+    let (text, _) = split(prefix).ok()?;
+    let header = Header::parse(&text).ok()?;
+    super::byte_len(header.dtype, &header.shape)
+}
+
+/// How many bytes of an NPY file precede its data, from its first [`PREAMBLE_MAX`] bytes.
+pub fn header_end(preamble: &[u8]) -> Option<usize> {
+    let rest = preamble.strip_prefix(MAGIC)?;
+    match rest {
+        [1, _, a, b, ..] => Some(10 + u16::from_le_bytes([*a, *b]) as usize),
+        [2 | 3, _, a, b, c, d, ..] => Some(12 + u32::from_le_bytes([*a, *b, *c, *d]) as usize),
+        _ => None,
+    }
+}
+
+/// The longest NPY preamble: magic, version and a 4-byte header length.
+pub const PREAMBLE_MAX: usize = 12;
+
 /// Splits an NPY file into its header text and its data bytes.
 fn split(bytes: &[u8]) -> Result<(Cow<'_, str>, &[u8])> {
     let truncated = || Error::decode(format!("not an NPY file or truncated ({} bytes)", bytes.len()));

@@ -74,3 +74,17 @@ pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
     }
     npy::decode(&npy, expect)
 }
+
+/// The data size announced by the NPY header inside an NPZ archive, for memory budgets: only
+/// that header is inflated (a header longer than the slack a field allows counts as unknown).
+/// `None` when it cannot be read (decoding then reports why).
+pub fn announced_len(bytes: &[u8]) -> Option<usize> {
+    let mut archive = ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let index = archive.index_for_name(MEMBER).or((archive.len() == 1).then_some(0))?;
+    let mut member = archive.by_index(index).ok()?.take(HEADER_SLACK as u64);
+    let mut prefix = vec![0; npy::PREAMBLE_MAX];
+    member.read_exact(&mut prefix).ok()?;
+    let end = npy::header_end(&prefix)?;
+    member.take(end.saturating_sub(prefix.len()) as u64).read_to_end(&mut prefix).ok()?;
+    npy::announced_len(&prefix)
+}

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::codec::{npy, Tensor};
 use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
-use crate::schema::{decode_cell, Codec, Field, FieldDType, Unischema};
+use crate::schema::{decode_cell, decoded_len, Codec, Field, FieldDType, Unischema};
 
 /// A decoded column and its Arrow field (with extension metadata for tensors).
 pub struct Column {
@@ -33,15 +33,50 @@ pub fn cancelled() -> Error {
     Error::internal("cancelled: the reader was stopped")
 }
 
-/// Decodes the stored column `raw` of field `index` of `schema`.
+/// The bytes the tensor columns of one batch may decode to (reader option
+/// `decode_memory_limit`), charged column by column before any cell of a column is decoded.
+pub struct Budget {
+    limit: u64,
+    used: u64,
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Self {
+        Budget { limit, used: 0 }
+    }
+
+    /// Adds `bytes` decoded for `field`; a `Decode` error naming the field and the sizes when
+    /// the batch would then exceed the limit.
+    fn charge(&mut self, field: &Field, bytes: u64) -> Result<()> {
+        let total = self.used.saturating_add(bytes);
+        if total > self.limit {
+            return Err(Error::decode(format!(
+                "field '{}': its cells decode to {bytes} bytes, bringing this batch to {total} bytes, \
+                 more than decode_memory_limit ({} bytes)",
+                field.name, self.limit
+            )));
+        }
+        self.used = total;
+        Ok(())
+    }
+}
+
+/// Decodes the stored column `raw` of field `index` of `schema`, within `budget`.
 /// `batch_mode` passes codec-less columns through as read.
-pub fn decode_column(schema: &Unischema, index: usize, raw: &ArrayRef, batch_mode: bool, stop: &AtomicBool) -> Result<Column> {
+pub fn decode_column(
+    schema: &Unischema,
+    index: usize,
+    raw: &ArrayRef,
+    batch_mode: bool,
+    budget: &mut Budget,
+    stop: &AtomicBool,
+) -> Result<Column> {
     let field = schema.field(index)?;
     let plain = |array: ArrayRef| Column { field: Arc::new(ArrowField::new(&field.name, array.data_type().clone(), true)), array };
     match field.codec {
         Some(Codec::Ndarray | Codec::CompressedNdarray | Codec::CompressedImage { .. }) => {
             let start = Instant::now();
-            let column = tensor_column(schema, index, raw, stop)?;
+            let column = tensor_column(schema, index, raw, budget, stop)?;
             log::trace!("field '{}': decoded {} cells in {} ms", field.name, raw.len(), start.elapsed().as_millis());
             Ok(column)
         }
@@ -102,7 +137,7 @@ fn is_plain(t: &DataType) -> bool {
 }
 
 /// Decodes the binary cells of a codec column into a tensor column.
-fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, stop: &AtomicBool) -> Result<Column> {
+fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, budget: &mut Budget, stop: &AtomicBool) -> Result<Column> {
     let field = schema.field(index)?;
     let binary = match raw.data_type() {
         DataType::Binary => Arc::clone(raw),
@@ -117,6 +152,7 @@ fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, stop: &Atomic
         }
     };
     let cells = binary.as_binary::<i32>();
+    budget.charge(field, decoded_len(field, cells.iter()))?;
     let element = arrow_type(field.dtype).ok_or_else(|| Error::decode(format!("field '{}': decimal tensors", field.name)))?;
     let decode = |i: usize| -> Result<Option<Tensor>> {
         if stop.load(Ordering::Relaxed) {

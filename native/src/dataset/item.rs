@@ -16,7 +16,7 @@ use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
 use super::checksum::{read_error, ChecksumReader};
 use super::damage::Skips;
-use super::decode::{decode_column, Column};
+use super::decode::{decode_column, Budget, Column};
 use super::discovery::{DataFile, Dataset};
 use super::plan::{shuffle, Item, SplitMix64};
 use super::predicate::{Filters, Predicate};
@@ -39,6 +39,8 @@ pub struct ReadSpec {
     pub batch_mode: bool,
     pub shuffle_rows: bool,
     pub verify_page_checksums: bool,
+    /// Bytes the tensor columns of one item may decode to.
+    pub decode_memory_limit: u64,
     /// Whether a row group that cannot be fetched fails the read or is skipped.
     pub skips: Arc<Skips>,
 }
@@ -79,13 +81,14 @@ impl ReadSpec {
             }
         };
 
+        let mut budget = Budget::new(self.decode_memory_limit);
         // Predicate and filter fields first: decode them, keep the passing rows.
         let mut decoded: Vec<(usize, Column)> = Vec::new();
         let mut names = self.predicate.as_ref().map(|p| p.fields()).unwrap_or_default();
         names.extend(self.filters.as_ref().map(|f| f.columns()).unwrap_or_default());
         for name in &names {
             let index = schema.fields().iter().position(|f| &f.name == name).expect("checked at open");
-            decoded.push((index, decode_column(schema, index, &raw_column(index)?, self.batch_mode, stop)?));
+            decoded.push((index, decode_column(schema, index, &raw_column(index)?, self.batch_mode, &mut budget, stop)?));
         }
         let mask = self.row_mask(&decoded, rows)?;
         let kept = mask.as_ref().map_or(rows, |m| m.true_count());
@@ -106,7 +109,7 @@ impl ReadSpec {
                     let Column { field, array } = &decoded[at].1;
                     Column { field: Arc::clone(field), array: select(array)? }
                 }
-                None => decode_column(schema, index, &select(&raw_column(index)?)?, self.batch_mode, stop)?,
+                None => decode_column(schema, index, &select(&raw_column(index)?)?, self.batch_mode, &mut budget, stop)?,
             };
             columns.push(column);
         }

@@ -68,6 +68,10 @@ pub struct ReaderOptions {
     /// Check the CRC of each page that has one.
     #[serde(default = "yes")]
     pub verify_page_checksums: bool,
+    /// Bytes the tensor (NPY, NPZ, image) columns of one batch may decode to; a batch that
+    /// would exceed it is refused before its cells are decoded.
+    #[serde(default = "two_gib")]
+    pub decode_memory_limit: u64,
 }
 
 fn yes() -> bool {
@@ -84,6 +88,11 @@ fn ten() -> usize {
 }
 fn fifty() -> usize {
     50
+}
+/// Twice the largest single cell the codecs accept (1 GiB), so any one valid cell decodes,
+/// while a batch of several near-limit cells (4 × 900 MiB took 7.5 GB peak) is refused.
+fn two_gib() -> u64 {
+    2 << 30
 }
 
 impl ReaderOptions {
@@ -106,6 +115,9 @@ impl ReaderOptions {
         }
         if self.shuffle_row_drop_partitions == 0 {
             return Err(Error::value("shuffle_row_drop_partitions must be a positive integer"));
+        }
+        if self.decode_memory_limit == 0 {
+            return Err(Error::value("decode_memory_limit must be a positive number of bytes"));
         }
         if self.workers_count == 0 {
             return Err(Error::value("workers_count must be a positive integer"));

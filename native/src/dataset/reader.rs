@@ -98,6 +98,7 @@ impl Reader {
             batch_mode: options.batch_mode,
             shuffle_rows: options.shuffle_rows,
             verify_page_checksums: options.verify_page_checksums,
+            decode_memory_limit: options.decode_memory_limit,
             skips: Arc::clone(&skips),
         };
         let job: Job = Arc::new(move |item, seed, stop| spec.read(item, seed, stop));

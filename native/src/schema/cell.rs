@@ -145,6 +145,23 @@ pub fn decode_cell(schema: &Unischema, field_index: usize, cell: &[u8]) -> Resul
     decode(field, cell).map_err(|e| e.context(format_args!("field '{}'", field.name)))
 }
 
+/// The bytes `cells` of a binary-codec field decode to: exact when the field fixes dtype and
+/// shape, else the sum of what each cell's NPY/NPZ/image header announces (a header that
+/// cannot be read counts 0: decoding it fails with the reason).
+pub fn decoded_len<'a>(field: &Field, mut cells: impl ExactSizeIterator<Item = Option<&'a [u8]>>) -> u64 {
+    let expect = field.dtype.expect(&field.shape);
+    if let Some(fixed) = expect.as_ref().and_then(|e| e.fixed_byte_len()) {
+        return (cells.len() as u64).saturating_mul(fixed as u64);
+    }
+    let announced: fn(&[u8]) -> Option<usize> = match field.codec {
+        Some(Codec::Ndarray) => codec::npy::announced_len,
+        Some(Codec::CompressedNdarray) => codec::npz::announced_len,
+        Some(Codec::CompressedImage { .. }) => codec::image::announced_len,
+        None | Some(Codec::Scalar { .. }) => return 0,
+    };
+    cells.try_fold(0u64, |sum, cell| sum.checked_add(cell.and_then(announced).unwrap_or(0) as u64)).unwrap_or(u64::MAX)
+}
+
 fn decode(field: &Field, cell: &[u8]) -> Result<Tensor> {
     let not_binary = || Error::value("decode_cell needs a field with a binary codec");
     let expect = field.dtype.expect(&field.shape).ok_or_else(not_binary)?;

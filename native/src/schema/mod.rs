@@ -9,7 +9,7 @@ pub mod pickle_read;
 mod spark;
 mod unischema;
 
-pub use cell::{decode_cell, encode_cell, validate_row};
+pub use cell::{decode_cell, decoded_len, encode_cell, validate_row};
 pub use field_dtype::{numpy_name, FieldDType};
 pub use spark::{SparkType, PYSPARK_DECIMAL_CLASS};
 pub use unischema::{Codec, Field, Unischema};
