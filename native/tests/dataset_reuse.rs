@@ -23,14 +23,14 @@ fn the_reader_after_a_schema_request_reuses_its_dataset_once() {
     // A file added after the schema request is not seen by the reader that follows it (the same
     // listing), only by the next one.
     std::fs::copy(&parts[0], dir.join("part-99999-added.parquet")).unwrap();
-    let first = open_shared(&urls, &[]).unwrap();
+    let first = open_shared(&urls, &[], None).unwrap();
     assert_eq!(first.schema, schema);
     assert_eq!(first.files.len(), parts.len());
-    assert_eq!(open_shared(&urls, &[]).unwrap().files.len(), parts.len() + 1);
+    assert_eq!(open_shared(&urls, &[], None).unwrap().files.len(), parts.len() + 1);
 
     dataset_schema(&url, &[]).unwrap();
     std::fs::remove_file(dir.join("part-99999-added.parquet")).unwrap();
     let other_options = [("timeout".to_string(), "5s".to_string())];
-    assert_eq!(open_shared(&urls, &other_options).unwrap().files.len(), parts.len(), "other options: opened anew");
+    assert_eq!(open_shared(&urls, &other_options, None).unwrap().files.len(), parts.len(), "other options: opened anew");
     std::fs::remove_dir_all(dir).unwrap();
 }

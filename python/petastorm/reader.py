@@ -51,9 +51,14 @@ _COMMON_PARAMS_DOC = """
     :param cur_shard: this reader's shard in ``[0, shard_count)``; both or neither must be given.
     :param shard_count: number of shards (row groups are split between them).
     :param shard_seed: deprecated; seed of the row-group shuffle done before sharding.
-    :param cache_type: only ``'null'``/``None`` (``'local-disk'`` raises ``NotImplementedError``).
-    :param cache_location, cache_size_limit, cache_row_size_estimate, cache_extra_settings: for caches only
-        (warn once when given).
+    :param cache_type: ``'null'``/``None`` (no cache) or ``'local-disk'``: each data file read is fetched once,
+        whole, into ``cache_location`` and served from there (later epochs and readers make no source requests;
+        processes may share the directory). ``Reader.diagnostics`` counts ``cache_hits``/``cache_misses``.
+    :param cache_location: the local cache directory (required by ``'local-disk'``).
+    :param cache_size_limit: bytes the cache may hold; least recently used files are evicted past it
+        (``None``: no limit).
+    :param cache_row_size_estimate, cache_extra_settings: accepted with ``'local-disk'`` for compatibility, unused
+        by a cache of whole files (warn once when given without a cache).
     :param hdfs_driver: accepted for compatibility; object stores are reached natively (warns once when set).
     :param transform_spec: a :class:`~petastorm.transform.TransformSpec`.
     :param filters: PyArrow DNF filters (``[('col', '=', 1)]`` or ``[[...], [...]]``), applied natively.
@@ -92,7 +97,7 @@ def make_reader(dataset_url, schema_fields=None, reader_pool_type='thread', work
     :param pyarrow_serialize: accepted for compatibility; no effect (warns once when ``True``).
     """ + _COMMON_PARAMS_DOC
     warn_ignored('make_reader', _IGNORED_REASON, pyarrow_serialize=(pyarrow_serialize, False),
-                 **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_location, cache_size_limit,
+                 **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, cache_size_limit,
                                    cache_row_size_estimate, cache_extra_settings))
     return Reader(dataset_url, batched=False, schema_fields=schema_fields, reader_pool_type=reader_pool_type,
                   workers_count=workers_count, results_queue_size=results_queue_size, seed=seed,
@@ -100,9 +105,9 @@ def make_reader(dataset_url, schema_fields=None, reader_pool_type='thread', work
                   shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
                   rowgroup_selector=rowgroup_selector, num_epochs=num_epochs, cur_shard=cur_shard,
                   shard_count=shard_count, shard_seed=shard_seed, cache_type=cache_type,
-                  transform_spec=transform_spec, filters=filters, storage_options=storage_options,
-                  filesystem=filesystem, skip_unreadable_row_groups=skip_unreadable_row_groups,
-                  decode_memory_limit=decode_memory_limit)
+                  cache_location=cache_location, cache_size_limit=cache_size_limit, transform_spec=transform_spec,
+                  filters=filters, storage_options=storage_options, filesystem=filesystem,
+                  skip_unreadable_row_groups=skip_unreadable_row_groups, decode_memory_limit=decode_memory_limit)
 
 
 def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type='thread', workers_count=10,
@@ -125,7 +130,7 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
         values give the same output at the same cost.
     """ + _COMMON_PARAMS_DOC
     warn_ignored('make_batch_reader', _IGNORED_REASON,
-                 **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_location, cache_size_limit,
+                 **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, cache_size_limit,
                                    cache_row_size_estimate, cache_extra_settings))
     return Reader(dataset_url_or_urls, batched=True, schema_fields=schema_fields, reader_pool_type=reader_pool_type,
                   workers_count=workers_count, results_queue_size=results_queue_size, seed=seed,
@@ -133,9 +138,9 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
                   shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
                   rowgroup_selector=rowgroup_selector, num_epochs=num_epochs, cur_shard=cur_shard,
                   shard_count=shard_count, shard_seed=shard_seed, cache_type=cache_type,
-                  transform_spec=transform_spec, filters=filters, storage_options=storage_options,
-                  filesystem=filesystem, skip_unreadable_row_groups=skip_unreadable_row_groups,
-                  decode_memory_limit=decode_memory_limit)
+                  cache_location=cache_location, cache_size_limit=cache_size_limit, transform_spec=transform_spec,
+                  filters=filters, storage_options=storage_options, filesystem=filesystem,
+                  skip_unreadable_row_groups=skip_unreadable_row_groups, decode_memory_limit=decode_memory_limit)
 
 
 # --- arguments -----------------------------------------------------------------------------------
@@ -144,12 +149,14 @@ _IGNORED_REASON = 'object stores are reached natively, without HDFS drivers, Zer
                   "and cache settings only apply to cache_type='local-disk'"
 
 
-def _ignored_common(hdfs_driver, zmq_copy_buffers, cache_location, cache_size_limit, cache_row_size_estimate,
-                    cache_extra_settings):
-    return dict(hdfs_driver=(hdfs_driver, 'libhdfs3'), zmq_copy_buffers=(zmq_copy_buffers, True),
-                cache_location=(cache_location, None), cache_size_limit=(cache_size_limit, None),
-                cache_row_size_estimate=(cache_row_size_estimate, None),
-                cache_extra_settings=(cache_extra_settings, None))
+def _ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, cache_size_limit,
+                    cache_row_size_estimate, cache_extra_settings):
+    ignored = dict(hdfs_driver=(hdfs_driver, 'libhdfs3'), zmq_copy_buffers=(zmq_copy_buffers, True))
+    if cache_type != LOCAL_DISK_CACHE:
+        ignored.update(cache_location=(cache_location, None), cache_size_limit=(cache_size_limit, None),
+                       cache_row_size_estimate=(cache_row_size_estimate, None),
+                       cache_extra_settings=(cache_extra_settings, None))
+    return ignored
 
 def _normalize_url(url):
     """A dataset URL as given (any form the native storage layer takes: a local path, ``file://``,
@@ -170,14 +177,15 @@ def _normalize_urls(dataset_url_or_urls):
     return _normalize_url(dataset_url_or_urls)
 
 
-def _check_options(reader_pool_type, workers_count, cache_type, rowgroup_selector, cur_shard, shard_count):
+def _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
+                   shard_count):
     if reader_pool_type not in _POOL_TYPES:
         raise ValueError('Unknown reader_pool_type: {!r} (use one of {})'.format(reader_pool_type, _POOL_TYPES))
     if isinstance(workers_count, bool) or not isinstance(workers_count, int) or workers_count < 1:
         raise ValueError('workers_count must be a positive int, got {!r}'.format(workers_count))
-    if cache_type == LOCAL_DISK_CACHE:
-        raise NotImplementedError("cache_type='local-disk' is not supported by this petastorm; use cache_type='null'")
-    if cache_type not in (None, NULL_CACHE):
+    if cache_type == LOCAL_DISK_CACHE and not cache_location:
+        raise ValueError("cache_type='local-disk' needs a cache_location")
+    if cache_type not in (None, NULL_CACHE, LOCAL_DISK_CACHE):
         raise ValueError('Unknown cache_type: {!r}'.format(cache_type))
     if rowgroup_selector is not None:
         raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
@@ -293,7 +301,7 @@ class Reader(object):
                  shuffle_row_drop_partitions=1, predicate=None, rowgroup_selector=None, num_epochs=1,
                  cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, transform_spec=None,
                  filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False,
-                 decode_memory_limit=2 << 30):
+                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None):
         self._handle = None
         self._mirror = None
         self._stopped = False
@@ -304,7 +312,9 @@ class Reader(object):
         self.num_epochs = num_epochs
         if type(schema_fields).__name__ == 'NGram':
             raise NotImplementedError('NGram schema_fields are not supported by this petastorm')
-        _check_options(reader_pool_type, workers_count, cache_type, rowgroup_selector, cur_shard, shard_count)
+        _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
+                       shard_count)
+        self._cache_location = os.fspath(cache_location) if cache_type == LOCAL_DISK_CACHE else None
         if num_epochs is not None:
             if isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral) or num_epochs < 1:
                 raise ValueError('num_epochs must be a positive int or None, got {!r}'.format(num_epochs))
@@ -368,6 +378,9 @@ class Reader(object):
             'storage_options': storage_options,
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
             'decode_memory_limit': int(decode_memory_limit),
+            'cache_type': cache_type or NULL_CACHE,
+            'cache_location': self._cache_location,
+            'cache_size_limit': None if cache_size_limit is None else int(cache_size_limit),
         }
         self._handle = _native.ReaderHandle(options)
 
@@ -535,6 +548,11 @@ class Reader(object):
         """Upstream's join: the native pipeline is already gone once :meth:`stop` returned."""
         if self._stopped and self._handle is not None:
             self._handle.close()
+
+    def cleanup_cache(self):
+        """Removes the local-disk cache directory and what it holds (nothing without a cache)."""
+        if self._cache_location is not None:
+            _storage.delete(self._cache_location)
 
     def reset(self):
         """Restarts reading from the first epoch, once every row was consumed (``NotImplementedError``

@@ -74,7 +74,7 @@ def test_a_listed_data_file_that_is_gone_raises_or_is_skipped(tmp_path, factory)
 
 
 @pytest.mark.parametrize('kwargs, error, word', [
-    ({'cache_type': 'local-disk', 'cache_location': '/tmp/x'}, NotImplementedError, 'cache_type'),
+    ({'cache_type': 'local-disk'}, ValueError, 'cache_location'),
     ({'cache_type': 'memcached'}, ValueError, 'cache_type'),
     ({'rowgroup_selector': object()}, NotImplementedError, 'rowgroup_selector'),
     ({'filesystem': object()}, TypeError, 'filesystem'),

@@ -191,3 +191,27 @@ def test_nested_storage_options_are_flattened():
         {'client_kwargs.endpoint_url': 'http://x', 'anon': 'true'}
     with pytest.raises(TypeError, match='storage_options must be a dict'):
         _storage.flatten_options([('key', 'x')])
+
+
+def test_s3_local_disk_cache_serves_later_epochs_and_readers_without_requests(s3_server, s3_datasets, tmp_path):
+    url, options = s3_datasets + '/hello', s3_server.storage_options()
+    cache = dict(cache_type='local-disk', cache_location=str(tmp_path / 'cache'), cache_size_limit=10 ** 9)
+    expected = rows_by_id(str(FIXTURES / 'hello'))
+    with make_reader(url, storage_options=options, shuffle_row_groups=False, num_epochs=2, **cache) as reader:
+        rows = list(reader)
+        first = reader.diagnostics
+    assert len(rows) == 2 * len(expected)
+    assert_same_rows({int(r.id): r for r in rows}, expected)
+    # Each object (data files and _common_metadata) fetched whole, once, for both epochs.
+    assert first['cache_misses'] == len(first['files']) + 1, first
+    assert first['io_requests'] == first['cache_misses'] and first['cache_hits'] > 0, first
+    with make_reader(url, storage_options=options, **cache) as reader:
+        assert_same_rows({int(r.id): r for r in reader}, expected)
+        second = reader.diagnostics
+        reader.cleanup_cache()
+    assert (second['io_requests'], second['io_bytes'], second['cache_misses']) == (0, 0, 0), second
+    assert second['cache_hits'] > 0
+    assert not (tmp_path / 'cache').exists()
+    with make_batch_reader(url, storage_options=options, schema_fields=['id'], **cache) as reader:
+        assert sorted(np.concatenate([b.id for b in reader]).tolist()) == list(range(20))
+        assert reader.diagnostics['cache_misses'] > 0, 'cleaned cache is filled again'

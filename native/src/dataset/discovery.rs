@@ -15,7 +15,7 @@ use parquet::file::metadata::ParquetMetaDataReader;
 
 use super::damage;
 use super::metadata::{self, ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY};
-use crate::storage::{self, IoStats, Location};
+use crate::storage::{self, CacheSettings, IoStats, Location};
 use crate::error::{Error, Result};
 use crate::schema::from_arrow::unischema_from_arrow;
 use crate::schema::Unischema;
@@ -96,11 +96,21 @@ pub struct Dataset {
 impl Dataset {
     /// Lists the data files of `urls` and reads or infers the schema.
     pub fn open(urls: &[String], storage_options: &[(String, String)]) -> Result<Dataset> {
+        Dataset::open_cached(urls, storage_options, None)
+    }
+
+    /// [`Dataset::open`], reading through a local-disk cache when `cache` is given (between the
+    /// reader and the counted source store: `io` counts only what the source served).
+    pub fn open_cached(urls: &[String], storage_options: &[(String, String)], cache: Option<&CacheSettings>) -> Result<Dataset> {
         let io = Arc::new(IoStats::default());
-        let locations = urls
-            .iter()
-            .map(|u| storage::open(u, storage_options).map(|l| storage::counted(l, &io)))
-            .collect::<Result<Vec<_>>>()?;
+        let open = |url: &String| {
+            let counted = storage::counted(storage::open(url, storage_options)?, &io);
+            match cache {
+                Some(settings) => storage::disk_cached(counted, settings, &io),
+                None => Ok(counted),
+            }
+        };
+        let locations = urls.iter().map(open).collect::<Result<Vec<_>>>()?;
         let mut files = Vec::new();
         for location in &locations {
             let mut found = data_files(location)?;
@@ -259,8 +269,12 @@ pub fn dataset_schema(url: &str, storage_options: &[(String, String)]) -> Result
 }
 
 /// The dataset of `urls`: the one [`dataset_schema`] opened on this thread for the same URLs and
-/// options less than [`REUSE_WITHIN`] ago (taken, so it is reused once), else opened now.
-pub fn open_shared(urls: &[String], storage_options: &[(String, String)]) -> Result<Arc<Dataset>> {
+/// options less than [`REUSE_WITHIN`] ago (taken, so it is reused once), else opened now; with a
+/// `cache`, always opened now (through the cache).
+pub fn open_shared(urls: &[String], storage_options: &[(String, String)], cache: Option<&CacheSettings>) -> Result<Arc<Dataset>> {
+    if cache.is_some() {
+        return Ok(Arc::new(Dataset::open_cached(urls, storage_options, cache)?));
+    }
     let key = opened_key(urls, storage_options);
     let reused = LAST_OPENED.with(|last| match last.borrow_mut().take() {
         Some((k, at, dataset)) if k == key && at.elapsed() < REUSE_WITHIN => Some(dataset),

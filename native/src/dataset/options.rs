@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::predicate::{Filters, Predicate};
+use crate::storage::CacheSettings;
 use crate::error::{Error, Result};
 
 /// One URL or a list of them.
@@ -72,6 +73,20 @@ pub struct ReaderOptions {
     /// would exceed it is refused before its cells are decoded.
     #[serde(default = "two_gib")]
     pub decode_memory_limit: u64,
+    /// `"null"` (none) or `"local-disk"`: whole data files kept in `cache_location`.
+    #[serde(default)]
+    pub cache_type: Option<String>,
+    /// A local directory, required by `"local-disk"`.
+    #[serde(default)]
+    pub cache_location: Option<String>,
+    /// Bytes the cache may hold (files evicted least recently used first); `null`: no limit.
+    #[serde(default)]
+    pub cache_size_limit: Option<u64>,
+    /// Upstream's row-cache settings: accepted, unused by a cache of whole files.
+    #[serde(default)]
+    pub cache_row_size_estimate: Option<u64>,
+    #[serde(default)]
+    pub cache_extra_settings: Option<serde_json::Value>,
 }
 
 fn yes() -> bool {
@@ -122,6 +137,7 @@ impl ReaderOptions {
         if self.workers_count == 0 {
             return Err(Error::value("workers_count must be a positive integer"));
         }
+        self.cache()?;
         if self.dataset_url.list().is_empty() {
             return Err(Error::value("dataset_url is an empty list"));
         }
@@ -130,6 +146,19 @@ impl ReaderOptions {
             (Some(cur), Some(count)) if count > 0 && cur < count => Ok(()),
             (Some(_), Some(_)) => Err(Error::value("cur_shard must be in 0..shard_count")),
             _ => Err(Error::value("cur_shard and shard_count must be given together")),
+        }
+    }
+
+    /// The local-disk cache settings, `None` without a cache.
+    pub fn cache(&self) -> Result<Option<CacheSettings>> {
+        match (self.cache_type.as_deref(), &self.cache_location) {
+            (None | Some("null"), _) => Ok(None),
+            (Some("local-disk"), Some(dir)) if !dir.is_empty() => {
+                let size_limit = self.cache_size_limit.unwrap_or(u64::MAX);
+                Ok(Some(CacheSettings { dir: dir.into(), size_limit }))
+            }
+            (Some("local-disk"), _) => Err(Error::value("cache_type 'local-disk' needs a cache_location")),
+            (Some(other), _) => Err(Error::value(format!("unknown cache_type '{other}' (use 'null' or 'local-disk')"))),
         }
     }
 

@@ -35,7 +35,7 @@ pub struct Reader {
 impl Reader {
     /// Opens the dataset and plans the read; decoding starts with the first `next()`.
     pub fn open(options: &ReaderOptions) -> Result<Reader> {
-        let dataset = discovery::open_shared(&options.dataset_url.list(), &options.storage_options())?;
+        let dataset = discovery::open_shared(&options.dataset_url.list(), &options.storage_options(), options.cache()?.as_ref())?;
         let schema = &dataset.schema;
         let output: Vec<usize> = match &options.schema_fields {
             None => (0..schema.fields().len()).collect(),
@@ -164,10 +164,13 @@ impl Reader {
         };
         let names: Vec<&str> = files.iter().map(|&f| self.dataset.files[f].rel.as_str()).collect();
         let (io_requests, io_bytes) = self.dataset.io.snapshot();
+        let (cache_hits, cache_misses) = self.dataset.io.cache_snapshot();
         let (skipped_row_groups, skipped_files) = self.skips.counts();
         Ok(serde_json::json!({
             "io_requests": io_requests,
             "io_bytes": io_bytes,
+            "cache_hits": cache_hits,
+            "cache_misses": cache_misses,
             "row_groups": self.plan.row_groups.len(),
             "items": self.plan.items.len(),
             "files": names,

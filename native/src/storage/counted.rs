@@ -1,5 +1,6 @@
 //! A store wrapper that counts the read requests a reader makes and the bytes they return, for
-//! `Reader.diagnostics` (`io_requests`, `io_bytes`) and the remote-read benchmark.
+//! `Reader.diagnostics` (`io_requests`, `io_bytes`, and `cache_hits`/`cache_misses` of the
+//! local-disk cache) and the remote-read benchmark.
 
 use std::fmt;
 use std::ops::Range;
@@ -19,12 +20,24 @@ use object_store::{
 pub struct IoStats {
     requests: AtomicU64,
     bytes: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
 }
 
 impl IoStats {
     /// `(requests, bytes)` so far.
     pub fn snapshot(&self) -> (u64, u64) {
         (self.requests.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed))
+    }
+
+    /// `(hits, misses)` of the local-disk cache so far.
+    pub fn cache_snapshot(&self) -> (u64, u64) {
+        (self.cache_hits.load(Ordering::Relaxed), self.cache_misses.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn add_cache(&self, hit: bool) {
+        let counter = if hit { &self.cache_hits } else { &self.cache_misses };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn add(&self, requests: u64, bytes: u64) {

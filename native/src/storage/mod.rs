@@ -6,6 +6,7 @@
 //! process; the cache and the tokio runtime that drives their I/O are rebuilt after a `fork()`.
 
 mod counted;
+mod disk_cache;
 mod options;
 mod registry;
 mod upload;
@@ -20,6 +21,7 @@ use object_store::{ObjectMeta, ObjectStore, PutPayload};
 use tokio::runtime::Runtime;
 
 pub use self::counted::IoStats;
+pub use self::disk_cache::CacheSettings;
 pub use self::options::{translate, StoreSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_TIMEOUT, DEFAULT_TIMEOUT};
 pub use self::upload::Upload;
 pub use self::url::{canonical, existing_dir_url, normalize_dir_url, Family};
@@ -73,6 +75,15 @@ pub fn counted(location: Location, stats: &Arc<IoStats>) -> Location {
     let local = location.family == Family::Local;
     let store = Arc::new(counted::Counted::new(location.store, Arc::clone(stats), local));
     Location { store, ..location }
+}
+
+/// `location` with whole objects read through a local-disk cache (hits and misses counted
+/// into `stats`); wrap a [`counted`] location so `stats` counts only the source's reads.
+pub fn disk_cached(location: Location, settings: &CacheSettings, stats: &Arc<IoStats>) -> Result<Location> {
+    let (_, url) = canonical(&location.url)?;
+    let origin = format!("{}://{}", url.scheme(), url.authority());
+    let cache = disk_cache::DiskCache::new(location.store, origin, settings.clone(), Arc::clone(stats));
+    Ok(Location { store: Arc::new(cache), ..location })
 }
 
 /// Every object under the location (recursively), or the object it names when it is a file.
