@@ -7,6 +7,8 @@ cd "$root"
 scripts/build.sh || exit 1
 command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
 failed=()
+echo "== Rust formatting (cargo fmt --check, rustfmt.toml)"
+cargo fmt --check >/dev/null || { cargo fmt --check | head -40; failed+=(rustfmt); }
 echo "== Rust tests"
 cargo test --release -p petastorm-native || failed+=(rust)
 echo "== JVM tests"

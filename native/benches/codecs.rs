@@ -17,22 +17,14 @@ use petastorm_native::dtype::{ArrayDType, Kind};
 
 /// The first non-null cell of `column` in the first Parquet file of `dataset`.
 fn first_cell(dataset: &str, column: &str) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/petastorm-0.13.1")
-        .join(dataset);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/petastorm-0.13.1").join(dataset);
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.retain(|p| p.extension().is_some_and(|e| e == "parquet"));
     files.sort();
-    let mut reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&files[0]).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
+    let mut reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&files[0]).unwrap()).unwrap().build().unwrap();
     let batch = reader.next().unwrap().unwrap();
     let cells = batch.column_by_name(column).unwrap().as_binary::<i32>();
-    (0..cells.len())
-        .find(|i| !cells.is_null(*i))
-        .map(|i| cells.value(i).to_vec())
-        .unwrap()
+    (0..cells.len()).find(|i| !cells.is_null(*i)).map(|i| cells.value(i).to_vec()).unwrap()
 }
 
 /// Runs `f` repeatedly for about half a second and prints cells/s and MB/s.
@@ -47,10 +39,7 @@ fn rate(label: &str, array_bytes: usize, mut f: impl FnMut()) {
         n += 16;
     }
     let per_s = n as f64 / start.elapsed().as_secs_f64();
-    println!(
-        "{label:<44} {per_s:>11.0} cells/s {:>9.1} MB/s",
-        per_s * array_bytes as f64 / 1e6
-    );
+    println!("{label:<44} {per_s:>11.0} cells/s {:>9.1} MB/s", per_s * array_bytes as f64 / 1e6);
 }
 
 /// Benchmarks decoding `cell` and re-encoding the result with `encode`.
@@ -90,30 +79,19 @@ fn png_compression_choice(label: &str, t: &Tensor) {
 }
 
 fn main() {
-    let u8_expect = |shape: &'static [Option<usize>]| Expect {
-        kind: Kind::UInt,
-        itemsize: Some(1),
-        shape,
-    };
+    let u8_expect = |shape: &'static [Option<usize>]| Expect { kind: Kind::UInt, itemsize: Some(1), shape };
 
     let png_cell = first_cell("hello", "image1");
-    let png = bench(
-        "PNG 128x256x3 u8",
-        &png_cell,
-        &u8_expect(&[Some(128), Some(256), Some(3)]),
-        img::decode,
-        |t| img::encode(&t.view(), ImageFormat::Png, 0).unwrap(),
-    );
+    let png = bench("PNG 128x256x3 u8", &png_cell, &u8_expect(&[Some(128), Some(256), Some(3)]), img::decode, |t| {
+        img::encode(&t.view(), ImageFormat::Png, 0).unwrap()
+    });
     println!("  PNG as OpenCV wrote it: {} B", png_cell.len());
 
     let jpeg_cell = first_cell("jpeg", "image");
-    let jpeg = bench(
-        "JPEG 224x224x3 q90",
-        &jpeg_cell,
-        &u8_expect(&[Some(224), Some(224), Some(3)]),
-        img::decode,
-        |t| img::encode(&t.view(), ImageFormat::Jpeg, 90).unwrap(),
-    );
+    let jpeg =
+        bench("JPEG 224x224x3 q90", &jpeg_cell, &u8_expect(&[Some(224), Some(224), Some(3)]), img::decode, |t| {
+            img::encode(&t.view(), ImageFormat::Jpeg, 90).unwrap()
+        });
     // The JPEG encoder choice: jpeg-encoder (used) against image's own encoder.
     println!(
         "  JPEG sizes: ours {} B, OpenCV-written {} B",
@@ -131,39 +109,13 @@ fn main() {
     png_compression_choice("224x224x3 photo", &jpeg);
 
     let npy_encode = |t: &Tensor| npy::encode(&t.view()).unwrap();
-    bench(
-        "NPY 28x28 u8",
-        &first_cell("mnist", "image"),
-        &u8_expect(&[Some(28), Some(28)]),
-        npy::decode,
-        npy_encode,
-    );
+    bench("NPY 28x28 u8", &first_cell("mnist", "image"), &u8_expect(&[Some(28), Some(28)]), npy::decode, npy_encode);
 
     let data = (0..128 * 128 * 30).map(|i| (i % 251) as u8).collect();
-    let big = Tensor {
-        dtype: ArrayDType::native(Kind::UInt, 1),
-        shape: vec![128, 128, 30],
-        fortran_order: false,
-        data,
-    };
-    bench(
-        "NPY 128x128x30 u8",
-        &npy_encode(&big),
-        &u8_expect(&[None, Some(128), Some(30)]),
-        npy::decode,
-        npy_encode,
-    );
+    let big =
+        Tensor { dtype: ArrayDType::native(Kind::UInt, 1), shape: vec![128, 128, 30], fortran_order: false, data };
+    bench("NPY 128x128x30 u8", &npy_encode(&big), &u8_expect(&[None, Some(128), Some(30)]), npy::decode, npy_encode);
 
-    let f4 = Expect {
-        kind: Kind::Float,
-        itemsize: Some(4),
-        shape: &[Some(128)],
-    };
-    bench(
-        "NPZ f4 (128,)",
-        &first_cell("jpeg", "embedding"),
-        &f4,
-        npz::decode,
-        |t| npz::encode(&t.view()).unwrap(),
-    );
+    let f4 = Expect { kind: Kind::Float, itemsize: Some(4), shape: &[Some(128)] };
+    bench("NPZ f4 (128,)", &first_cell("jpeg", "embedding"), &f4, npz::decode, |t| npz::encode(&t.view()).unwrap());
 }

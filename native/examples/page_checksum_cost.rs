@@ -27,6 +27,10 @@ fn main() {
             while reader.next().expect("a batch").is_some() {}
             best = best.min(start.elapsed().as_secs_f64());
         }
-        println!("verify_page_checksums={verify:<5}  best of {REPS}: {:.1} ms  ({:.0} MB/s)", best * 1e3, bytes / best / 1e6);
+        println!(
+            "verify_page_checksums={verify:<5}  best of {REPS}: {:.1} ms  ({:.0} MB/s)",
+            best * 1e3,
+            bytes / best / 1e6
+        );
     }
 }

@@ -32,11 +32,7 @@ pub struct ArrayDType {
 impl ArrayDType {
     /// A little-endian dtype (byte order is irrelevant for 1-byte and string kinds).
     pub fn native(kind: Kind, itemsize: usize) -> Self {
-        ArrayDType {
-            kind,
-            itemsize,
-            big_endian: false,
-        }
+        ArrayDType { kind, itemsize, big_endian: false }
     }
 
     /// Parses a NumPy `descr` / `dtype.str` such as `'<f4'`, `'|u1'`, `'<U11'`, `'|S5'`, `'?'`.
@@ -58,9 +54,7 @@ impl ArrayDType {
         let letter = chars.next().ok_or_else(unsupported)?;
         let size_text = chars.as_str();
         if letter == 'O' {
-            return Err(Error::type_error(format!(
-                "object arrays are not supported (dtype '{descr}')"
-            )));
+            return Err(Error::type_error(format!("object arrays are not supported (dtype '{descr}')")));
         }
         if letter == '?' && size_text.is_empty() {
             return Ok(Self::native(Kind::Bool, 1));
@@ -79,10 +73,7 @@ impl ArrayDType {
             _ => return Err(unsupported()),
         };
         let dtype = Self::native(kind, itemsize);
-        Ok(ArrayDType {
-            big_endian: big && dtype.swap_unit() > 1,
-            ..dtype
-        })
+        Ok(ArrayDType { big_endian: big && dtype.swap_unit() > 1, ..dtype })
     }
 
     /// The `descr` string `numpy.save` writes for this dtype (e.g. `'<u1'` → `|u1`, `'<U11'`).
@@ -115,10 +106,7 @@ impl ArrayDType {
 
     /// The same dtype in little-endian byte order.
     pub fn to_little_endian(self) -> Self {
-        ArrayDType {
-            big_endian: false,
-            ..self
-        }
+        ArrayDType { big_endian: false, ..self }
     }
 }
 

@@ -35,13 +35,48 @@ pub struct KindInfo {
 
 /// The single table mapping error kinds across languages.
 pub const KIND_TABLE: &[KindInfo] = &[
-    KindInfo { kind: ErrorKind::Value, c_code: 1, java_class: "java/lang/IllegalArgumentException", python_name: "ValueError" },
-    KindInfo { kind: ErrorKind::Type, c_code: 2, java_class: "petastorm/errors/PetastormTypeException", python_name: "TypeError" },
-    KindInfo { kind: ErrorKind::Io, c_code: 3, java_class: "petastorm/errors/PetastormIOException", python_name: "OSError" },
-    KindInfo { kind: ErrorKind::Metadata, c_code: 4, java_class: "petastorm/errors/PetastormMetadataException", python_name: "PetastormMetadataError" },
-    KindInfo { kind: ErrorKind::Decode, c_code: 5, java_class: "petastorm/errors/DecodeFieldException", python_name: "DecodeFieldError" },
-    KindInfo { kind: ErrorKind::NoData, c_code: 6, java_class: "petastorm/errors/NoDataAvailableException", python_name: "NoDataAvailableError" },
-    KindInfo { kind: ErrorKind::Internal, c_code: 7, java_class: "petastorm/errors/PetastormException", python_name: "PetastormInternalError" },
+    KindInfo {
+        kind: ErrorKind::Value,
+        c_code: 1,
+        java_class: "java/lang/IllegalArgumentException",
+        python_name: "ValueError",
+    },
+    KindInfo {
+        kind: ErrorKind::Type,
+        c_code: 2,
+        java_class: "petastorm/errors/PetastormTypeException",
+        python_name: "TypeError",
+    },
+    KindInfo {
+        kind: ErrorKind::Io,
+        c_code: 3,
+        java_class: "petastorm/errors/PetastormIOException",
+        python_name: "OSError",
+    },
+    KindInfo {
+        kind: ErrorKind::Metadata,
+        c_code: 4,
+        java_class: "petastorm/errors/PetastormMetadataException",
+        python_name: "PetastormMetadataError",
+    },
+    KindInfo {
+        kind: ErrorKind::Decode,
+        c_code: 5,
+        java_class: "petastorm/errors/DecodeFieldException",
+        python_name: "DecodeFieldError",
+    },
+    KindInfo {
+        kind: ErrorKind::NoData,
+        c_code: 6,
+        java_class: "petastorm/errors/NoDataAvailableException",
+        python_name: "NoDataAvailableError",
+    },
+    KindInfo {
+        kind: ErrorKind::Internal,
+        c_code: 7,
+        java_class: "petastorm/errors/PetastormException",
+        python_name: "PetastormInternalError",
+    },
 ];
 
 impl ErrorKind {
@@ -65,16 +100,34 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error { kind, message: message.into() }
     }
-    pub fn value(message: impl Into<String>) -> Self { Self::new(ErrorKind::Value, message) }
-    pub fn type_error(message: impl Into<String>) -> Self { Self::new(ErrorKind::Type, message) }
-    pub fn io(message: impl Into<String>) -> Self { Self::new(ErrorKind::Io, message) }
-    pub fn metadata(message: impl Into<String>) -> Self { Self::new(ErrorKind::Metadata, message) }
-    pub fn decode(message: impl Into<String>) -> Self { Self::new(ErrorKind::Decode, message) }
-    pub fn no_data(message: impl Into<String>) -> Self { Self::new(ErrorKind::NoData, message) }
-    pub fn internal(message: impl Into<String>) -> Self { Self::new(ErrorKind::Internal, message) }
+    pub fn value(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Value, message)
+    }
+    pub fn type_error(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Type, message)
+    }
+    pub fn io(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Io, message)
+    }
+    pub fn metadata(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Metadata, message)
+    }
+    pub fn decode(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Decode, message)
+    }
+    pub fn no_data(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NoData, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
 
-    pub fn kind(&self) -> ErrorKind { self.kind }
-    pub fn message(&self) -> &str { &self.message }
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 
     /// Prefixes the message with where it happened, e.g. `field 'image1'` or
     /// `file 'part-0.parquet', row group 3`.
@@ -93,5 +146,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self { Error::io(e.to_string()) }
+    fn from(e: std::io::Error) -> Self {
+        Error::io(e.to_string())
+    }
 }

@@ -205,8 +205,14 @@ impl Log for QueueLogger {
 /// a Rust program using this crate) and keeps records up to `level`:
 /// 0 off, 1 error, 2 warn, 3 info, 4 debug, 5 trace.
 pub fn set_level(level: i64) -> Result<()> {
-    const FILTERS: [LevelFilter; 6] =
-        [LevelFilter::Off, LevelFilter::Error, LevelFilter::Warn, LevelFilter::Info, LevelFilter::Debug, LevelFilter::Trace];
+    const FILTERS: [LevelFilter; 6] = [
+        LevelFilter::Off,
+        LevelFilter::Error,
+        LevelFilter::Warn,
+        LevelFilter::Info,
+        LevelFilter::Debug,
+        LevelFilter::Trace,
+    ];
     let filter = usize::try_from(level)
         .ok()
         .and_then(|l| FILTERS.get(l))

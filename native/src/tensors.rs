@@ -19,7 +19,9 @@ use crate::error::{Error, Result};
 pub fn column_view<'a, T: ArrowPrimitiveType>(batch: &'a RecordBatch, name: &str) -> Result<ArrayViewD<'a, T::Native>> {
     let array = column(batch, name)?;
     if let Some(row) = (0..array.len()).find(|&i| array.is_null(i)) {
-        return Err(Error::value(format!("field '{name}': row {row} is null; a dense array cannot hold it (use tensor_cells)")));
+        return Err(Error::value(format!(
+            "field '{name}': row {row} is null; a dense array cannot hold it (use tensor_cells)"
+        )));
     }
     let (shape, values) = match fixed_shape(batch, name)? {
         None => (vec![array.len()], primitive::<T>(name, array)?.values().as_ref()),
@@ -56,7 +58,8 @@ pub fn tensor_cells<T: ArrowPrimitiveType>(batch: &RecordBatch, name: &str) -> R
             _ => return Err(not_a_tensor(name, array)),
         };
         let data = primitive::<T>(name, &values)?.values().to_vec();
-        ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| Error::decode(format!("field '{name}': row {row}: {e}")))
+        ArrayD::from_shape_vec(IxDyn(&shape), data)
+            .map_err(|e| Error::decode(format!("field '{name}': row {row}: {e}")))
     };
     (0..array.len()).map(|row| if array.is_null(row) { Ok(None) } else { cell(row).map(Some) }).collect()
 }
@@ -71,11 +74,12 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
 /// The cell shape of a fixed-shape tensor column (`None` for any other column).
 fn fixed_shape(batch: &RecordBatch, name: &str) -> Result<Option<Vec<usize>>> {
     let schema = batch.schema();
-    let Some(json) = schema.field_with_name(name).ok().and_then(|f| f.metadata().get(EXTENSION_TYPE_METADATA_KEY)) else {
+    let Some(json) = schema.field_with_name(name).ok().and_then(|f| f.metadata().get(EXTENSION_TYPE_METADATA_KEY))
+    else {
         return Ok(None);
     };
-    let metadata: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| Error::decode(format!("field '{name}': tensor metadata {json}: {e}")))?;
+    let metadata: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| Error::decode(format!("field '{name}': tensor metadata {json}: {e}")))?;
     serde_json::from_value(metadata["shape"].clone())
         .map(Some)
         .map_err(|e| Error::decode(format!("field '{name}': tensor metadata {json}: {e}")))

@@ -30,15 +30,7 @@ fn read_npz(path: &Path, expect_for: impl Fn(&str) -> Option<(Kind, Vec<Option<u
         };
         let mut bytes = Vec::new();
         member.read_to_end(&mut bytes).unwrap();
-        let tensor = npy::decode(
-            &bytes,
-            &Expect {
-                kind,
-                itemsize: None,
-                shape: &shape,
-            },
-        )
-        .unwrap();
+        let tensor = npy::decode(&bytes, &Expect { kind, itemsize: None, shape: &shape }).unwrap();
         members.insert(name, tensor);
     }
     members
@@ -63,11 +55,7 @@ struct Field {
 
 impl Field {
     fn expect(&self) -> Expect<'_> {
-        Expect {
-            kind: self.dtype.kind,
-            itemsize: Some(self.dtype.itemsize),
-            shape: &self.shape,
-        }
+        Expect { kind: self.dtype.kind, itemsize: Some(self.dtype.itemsize), shape: &self.shape }
     }
 
     fn decode(&self, cell: &[u8]) -> Tensor {
@@ -92,11 +80,8 @@ fn check_dataset(dataset: &str, id_column: &str) -> usize {
         _ => None,
     });
     let fields_json = ucs4_string(&meta["__fields__"].data);
-    let none_cells: Vec<String> = meta["__none__"]
-        .data
-        .chunks(meta["__none__"].dtype.itemsize.max(1))
-        .map(ucs4_string)
-        .collect();
+    let none_cells: Vec<String> =
+        meta["__none__"].data.chunks(meta["__none__"].dtype.itemsize.max(1)).map(ucs4_string).collect();
     let fields: Vec<Field> = serde_json::from_str::<Vec<serde_json::Value>>(&fields_json)
         .unwrap()
         .into_iter()
@@ -104,12 +89,7 @@ fn check_dataset(dataset: &str, id_column: &str) -> usize {
         .map(|f| Field {
             name: f[0].as_str().unwrap().to_string(),
             dtype: ArrayDType::parse(f[1].as_str().unwrap()).unwrap(),
-            shape: f[2]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_u64().map(|d| d as usize))
-                .collect(),
+            shape: f[2].as_array().unwrap().iter().map(|d| d.as_u64().map(|d| d as usize)).collect(),
             codec: f[3].as_str().unwrap().to_string(),
         })
         .collect();
@@ -127,21 +107,13 @@ fn check_dataset(dataset: &str, id_column: &str) -> usize {
         .collect();
     files.sort();
     for path in files {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap().build().unwrap();
         for batch in reader {
             let batch = batch.unwrap();
             let ids = batch.column_by_name(id_column).unwrap();
             let ids: Vec<i64> = match ids.as_primitive_opt::<Int64Type>() {
                 Some(a) => a.values().to_vec(),
-                None => ids
-                    .as_primitive::<Int32Type>()
-                    .values()
-                    .iter()
-                    .map(|v| i64::from(*v))
-                    .collect(),
+                None => ids.as_primitive::<Int32Type>().values().iter().map(|v| i64::from(*v)).collect(),
             };
             for field in &fields {
                 let cells = batch.column_by_name(&field.name).unwrap().as_binary::<i32>();
@@ -155,18 +127,10 @@ fn check_dataset(dataset: &str, id_column: &str) -> usize {
                     let want = &expected[&key];
                     assert_eq!((decoded.dtype, &decoded.shape), (want.dtype, &want.shape), "{key}");
                     if field.codec.contains("'jpeg'") {
-                        let diffs: Vec<u8> = decoded
-                            .data
-                            .iter()
-                            .zip(&want.data)
-                            .map(|(a, b)| a.abs_diff(*b))
-                            .collect();
+                        let diffs: Vec<u8> = decoded.data.iter().zip(&want.data).map(|(a, b)| a.abs_diff(*b)).collect();
                         let mean = diffs.iter().map(|d| f64::from(*d)).sum::<f64>() / diffs.len() as f64;
                         let max = diffs.iter().max().copied().unwrap_or(0);
-                        assert!(
-                            mean < 1.0 && max <= 16,
-                            "{key}: JPEG differs by mean {mean:.3}, max {max}"
-                        );
+                        assert!(mean < 1.0 && max <= 16, "{key}: JPEG differs by mean {mean:.3}, max {max}");
                     } else {
                         assert!(decoded.data == want.data, "{key} differs");
                     }

@@ -15,31 +15,17 @@ fn u8_image(shape: &[usize]) -> Tensor {
             (x * 160 / w + y * 60 / h + ch * 15 + (x + y) % 2 * 8) as u8
         })
         .collect();
-    Tensor {
-        dtype: ArrayDType::native(Kind::UInt, 1),
-        shape: shape.to_vec(),
-        fortran_order: false,
-        data,
-    }
+    Tensor { dtype: ArrayDType::native(Kind::UInt, 1), shape: shape.to_vec(), fortran_order: false, data }
 }
 
 fn u16_image(shape: &[usize]) -> Tensor {
     let n: usize = shape.iter().product();
     let data = (0..n).flat_map(|i| ((i * 2654435761) as u16).to_le_bytes()).collect();
-    Tensor {
-        dtype: ArrayDType::native(Kind::UInt, 2),
-        shape: shape.to_vec(),
-        fortran_order: false,
-        data,
-    }
+    Tensor { dtype: ArrayDType::native(Kind::UInt, 2), shape: shape.to_vec(), fortran_order: false, data }
 }
 
 fn expect_for(t: &Tensor, shape: &[Option<usize>]) -> Expect<'static> {
-    Expect {
-        kind: Kind::UInt,
-        itemsize: Some(t.dtype.itemsize),
-        shape: Box::leak(shape.to_vec().into_boxed_slice()),
-    }
+    Expect { kind: Kind::UInt, itemsize: Some(t.dtype.itemsize), shape: Box::leak(shape.to_vec().into_boxed_slice()) }
 }
 
 fn exact(t: &Tensor) -> Expect<'static> {
@@ -60,13 +46,8 @@ fn encode_error(t: &TensorRef, format: ImageFormat) -> String {
 
 #[test]
 fn png_round_trips_exactly() {
-    for t in [
-        u8_image(&[32, 16, 3]),
-        u8_image(&[28, 28]),
-        u16_image(&[9, 7]),
-        u16_image(&[5, 6, 3]),
-        u8_image(&[1, 1]),
-    ] {
+    for t in [u8_image(&[32, 16, 3]), u8_image(&[28, 28]), u16_image(&[9, 7]), u16_image(&[5, 6, 3]), u8_image(&[1, 1])]
+    {
         let png = img::encode(&t.view(), ImageFormat::Png, 0).unwrap();
         assert!(png.starts_with(b"\x89PNG"));
         assert_eq!(img::decode(&png, &exact(&t)).unwrap(), t, "{:?} {:?}", t.dtype, t.shape);
@@ -93,10 +74,7 @@ fn png_u16_is_stored_big_endian() {
 fn diff(a: &[u8], b: &[u8]) -> (f64, u8) {
     assert_eq!(a.len(), b.len());
     let d = a.iter().zip(b).map(|(x, y)| x.abs_diff(*y));
-    (
-        d.clone().map(f64::from).sum::<f64>() / a.len() as f64,
-        d.max().unwrap_or(0),
-    )
+    (d.clone().map(f64::from).sum::<f64>() / a.len() as f64, d.max().unwrap_or(0))
 }
 
 #[test]
@@ -124,27 +102,13 @@ fn fortran_and_big_endian_inputs_encode_like_c_order() {
         let (y, x, ch) = (i / 15, (i / 3) % 5, i % 3);
         f[y + 4 * x + 20 * ch] = *v;
     }
-    let ft = TensorRef {
-        fortran_order: true,
-        data: &f,
-        ..c.view()
-    };
-    assert_eq!(
-        img::encode(&ft, ImageFormat::Png, 0).unwrap(),
-        img::encode(&c.view(), ImageFormat::Png, 0).unwrap()
-    );
+    let ft = TensorRef { fortran_order: true, data: &f, ..c.view() };
+    assert_eq!(img::encode(&ft, ImageFormat::Png, 0).unwrap(), img::encode(&c.view(), ImageFormat::Png, 0).unwrap());
 
     let le = u16_image(&[3, 4]);
     let be: Vec<u8> = le.data.chunks(2).flat_map(|p| [p[1], p[0]]).collect();
-    let bt = TensorRef {
-        dtype: ArrayDType::parse(">u2").unwrap(),
-        data: &be,
-        ..le.view()
-    };
-    assert_eq!(
-        img::encode(&bt, ImageFormat::Png, 0).unwrap(),
-        img::encode(&le.view(), ImageFormat::Png, 0).unwrap()
-    );
+    let bt = TensorRef { dtype: ArrayDType::parse(">u2").unwrap(), data: &be, ..le.view() };
+    assert_eq!(img::encode(&bt, ImageFormat::Png, 0).unwrap(), img::encode(&le.view(), ImageFormat::Png, 0).unwrap());
 }
 
 #[test]
@@ -159,29 +123,14 @@ fn unsupported_arrays_are_value_errors() {
     let rgba = u8_image(&[4, 4, 4]);
     assert!(encode_error(&rgba.view(), ImageFormat::Png).contains("(4, 4, 4)"));
     encode_error(&u8_image(&[4, 4, 3, 1]).view(), ImageFormat::Png);
-    encode_error(
-        &TensorRef {
-            shape: &[12],
-            ..u8_image(&[3, 4]).view()
-        },
-        ImageFormat::Jpeg,
-    );
+    encode_error(&TensorRef { shape: &[12], ..u8_image(&[3, 4]).view() }, ImageFormat::Jpeg);
     encode_error(&u8_image(&[0, 4, 3]).view(), ImageFormat::Png);
     encode_error(&u16_image(&[4, 4]).view(), ImageFormat::Jpeg);
-    let bool_image = Tensor {
-        dtype: ArrayDType::native(Kind::Bool, 1),
-        ..u8_image(&[2, 2])
-    };
+    let bool_image = Tensor { dtype: ArrayDType::native(Kind::Bool, 1), ..u8_image(&[2, 2]) };
     encode_error(&bool_image.view(), ImageFormat::Png);
     // Data length must match the shape.
     let short = u8_image(&[4, 4]);
-    encode_error(
-        &TensorRef {
-            data: &short.data[1..],
-            ..short.view()
-        },
-        ImageFormat::Png,
-    );
+    encode_error(&TensorRef { data: &short.data[1..], ..short.view() }, ImageFormat::Png);
     // JPEG sides are limited to 65535.
     let wide = Tensor {
         dtype: ArrayDType::native(Kind::UInt, 1),
@@ -200,45 +149,16 @@ fn header_mismatches_are_decode_errors_naming_both_sides() {
         let rgb_file = img::encode(&rgb.view(), format, 90).unwrap();
         let gray_file = img::encode(&gray.view(), format, 90).unwrap();
         let message = decode_error(&gray_file, &exact(&rgb));
-        assert!(
-            message.contains("32x16 RGB uint8") && message.contains("32x16 gray uint8"),
-            "{message}"
-        );
+        assert!(message.contains("32x16 RGB uint8") && message.contains("32x16 gray uint8"), "{message}");
         decode_error(&rgb_file, &exact(&gray));
         let message = decode_error(&rgb_file, &expect_for(&rgb, &[Some(16), Some(32), Some(3)]));
         assert!(message.contains("16x32") && message.contains("32x16"), "{message}");
         decode_error(&rgb_file, &expect_for(&rgb, &[Some(32), None, Some(4)]));
-        decode_error(
-            &rgb_file,
-            &Expect {
-                kind: Kind::UInt,
-                itemsize: Some(2),
-                shape: &[None, None, Some(3)],
-            },
-        );
-        decode_error(
-            &rgb_file,
-            &Expect {
-                kind: Kind::Float,
-                itemsize: Some(4),
-                shape: &[None, None, Some(3)],
-            },
-        );
-        decode_error(
-            &rgb_file,
-            &Expect {
-                kind: Kind::UInt,
-                itemsize: Some(1),
-                shape: &[None],
-            },
-        );
+        decode_error(&rgb_file, &Expect { kind: Kind::UInt, itemsize: Some(2), shape: &[None, None, Some(3)] });
+        decode_error(&rgb_file, &Expect { kind: Kind::Float, itemsize: Some(4), shape: &[None, None, Some(3)] });
+        decode_error(&rgb_file, &Expect { kind: Kind::UInt, itemsize: Some(1), shape: &[None] });
         // An open last dimension means RGB.
-        assert_eq!(
-            img::decode(&rgb_file, &expect_for(&rgb, &[None, None, None]))
-                .unwrap()
-                .shape,
-            vec![32, 16, 3]
-        );
+        assert_eq!(img::decode(&rgb_file, &expect_for(&rgb, &[None, None, None])).unwrap().shape, vec![32, 16, 3]);
     }
     let png16 = img::encode(&u16_image(&[32, 16]).view(), ImageFormat::Png, 0).unwrap();
     assert!(decode_error(&png16, &exact(&gray)).contains("uint16"));
@@ -257,14 +177,7 @@ fn rgba_and_gray_alpha_pngs_are_refused() {
             color,
         )
         .unwrap();
-        let message = decode_error(
-            &png,
-            &Expect {
-                kind: Kind::UInt,
-                itemsize: Some(1),
-                shape: &[None, None, None],
-            },
-        );
+        let message = decode_error(&png, &Expect { kind: Kind::UInt, itemsize: Some(1), shape: &[None, None, None] });
         assert!(message.contains("2x3"), "{message}");
     }
 }
@@ -278,11 +191,7 @@ fn corrupt_and_truncated_files_are_decode_errors() {
     for format in [ImageFormat::Png, ImageFormat::Jpeg] {
         let good = img::encode(&t.view(), format, 90).unwrap();
         // Any cut into the data fails (a PNG's final IEND chunk is not needed for the pixels).
-        let data_end = if format == ImageFormat::Png {
-            good.len() - 12
-        } else {
-            good.len()
-        };
+        let data_end = if format == ImageFormat::Png { good.len() - 12 } else { good.len() };
         for len in 0..data_end {
             decode_error(&good[..len], &expect);
         }
@@ -318,17 +227,9 @@ fn oversized_headers_are_refused_before_decoding() {
         out.extend(chunk(b"IEND", &[]));
         out
     };
-    let open = Expect {
-        kind: Kind::UInt,
-        itemsize: Some(1),
-        shape: &[None, None, Some(3)],
-    };
+    let open = Expect { kind: Kind::UInt, itemsize: Some(1), shape: &[None, None, Some(3)] };
     assert!(decode_error(&ihdr(60000, 60000), &open).contains("60000x60000"));
-    let fixed = Expect {
-        kind: Kind::UInt,
-        itemsize: Some(1),
-        shape: &[Some(32), Some(16), Some(3)],
-    };
+    let fixed = Expect { kind: Kind::UInt, itemsize: Some(1), shape: &[Some(32), Some(16), Some(3)] };
     decode_error(&ihdr(60000, 60000), &fixed);
 
     // A JPEG whose frame header (SOF0) is patched to 60000x60000.
@@ -342,12 +243,6 @@ fn oversized_headers_are_refused_before_decoding() {
 /// CRC-32 (IEEE) as PNG chunks use it.
 fn crc32(bytes: &[u8]) -> u32 {
     !bytes.iter().fold(!0u32, |crc, b| {
-        (0..8).fold(crc ^ u32::from(*b), |c, _| {
-            if c & 1 == 1 {
-                (c >> 1) ^ 0xedb8_8320
-            } else {
-                c >> 1
-            }
-        })
+        (0..8).fold(crc ^ u32::from(*b), |c, _| if c & 1 == 1 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 })
     })
 }

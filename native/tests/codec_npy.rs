@@ -31,21 +31,12 @@ fn dt(descr: &str) -> ArrayDType {
 }
 
 fn tensor(descr: &str, shape: &[usize], fortran_order: bool, data: Vec<u8>) -> Tensor {
-    Tensor {
-        dtype: dt(descr),
-        shape: shape.to_vec(),
-        fortran_order,
-        data,
-    }
+    Tensor { dtype: dt(descr), shape: shape.to_vec(), fortran_order, data }
 }
 
 /// What a field of exactly this dtype and shape declares.
 fn expect_of<'a>(dtype: ArrayDType, shape: &'a [Option<usize>]) -> Expect<'a> {
-    Expect {
-        kind: dtype.kind,
-        itemsize: Some(dtype.itemsize),
-        shape,
-    }
+    Expect { kind: dtype.kind, itemsize: Some(dtype.itemsize), shape }
 }
 
 fn fixed(shape: &[usize]) -> Vec<Option<usize>> {
@@ -75,25 +66,11 @@ fn decode_as(bytes: &[u8], dtype: ArrayDType, shape: &[usize]) -> Tensor {
 #[test]
 fn encode_matches_numpy_save_bytes() {
     let cases = [
-        (
-            F4_2X3,
-            tensor(
-                "<f4",
-                &[2, 3],
-                false,
-                le_bytes((0..6).map(|v| v as f32), f32::to_le_bytes),
-            ),
-        ),
+        (F4_2X3, tensor("<f4", &[2, 3], false, le_bytes((0..6).map(|v| v as f32), f32::to_le_bytes))),
         (U11, tensor("<U11", &[2], false, ucs4(&["hello", "world!"], 11))),
         (I8_SCALAR, tensor("<i8", &[], false, 7i64.to_le_bytes().to_vec())),
-        (
-            F8_BIG,
-            tensor(">f8", &[3], false, le_bytes([0.0f64, 1.0, 2.0], f64::to_be_bytes)),
-        ),
-        (
-            U2_FORTRAN,
-            tensor("<u2", &[2, 3], true, le_bytes([0u16, 3, 1, 4, 2, 5], u16::to_le_bytes)),
-        ),
+        (F8_BIG, tensor(">f8", &[3], false, le_bytes([0.0f64, 1.0, 2.0], f64::to_be_bytes))),
+        (U2_FORTRAN, tensor("<u2", &[2, 3], true, le_bytes([0u16, 3, 1, 4, 2, 5], u16::to_le_bytes))),
         (B1_EMPTY, tensor("|b1", &[0, 5], false, vec![])),
         (S5, tensor("|S5", &[2], false, b"ab\0\0\0c\0\0\0\0".to_vec())),
         (U1_BIG_DIM, tensor("|u1", &[123456789012, 0], false, vec![])),
@@ -110,20 +87,8 @@ fn fortran_flag_on_c_contiguous_layouts_is_written_as_c_order() {
     for shape in [&[1usize, 5][..], &[0, 5], &[5], &[]] {
         let len: usize = shape.iter().product();
         let data = vec![1u8; len];
-        let f = npy::encode(&TensorRef {
-            dtype: dt("|u1"),
-            shape,
-            fortran_order: true,
-            data: &data,
-        })
-        .unwrap();
-        let c = npy::encode(&TensorRef {
-            dtype: dt("|u1"),
-            shape,
-            fortran_order: false,
-            data: &data,
-        })
-        .unwrap();
+        let f = npy::encode(&TensorRef { dtype: dt("|u1"), shape, fortran_order: true, data: &data }).unwrap();
+        let c = npy::encode(&TensorRef { dtype: dt("|u1"), shape, fortran_order: false, data: &data }).unwrap();
         assert_eq!(f, c, "{shape:?}");
     }
 }
@@ -131,27 +96,13 @@ fn fortran_flag_on_c_contiguous_layouts_is_written_as_c_order() {
 #[test]
 fn decode_numpy_bytes_to_c_order_little_endian() {
     let t = decode_as(F8_BIG, dt("<f8"), &[3]);
-    assert_eq!(
-        t,
-        tensor("<f8", &[3], false, le_bytes([0.0f64, 1.0, 2.0], f64::to_le_bytes))
-    );
+    assert_eq!(t, tensor("<f8", &[3], false, le_bytes([0.0f64, 1.0, 2.0], f64::to_le_bytes)));
     let t = decode_as(U2_FORTRAN, dt("<u2"), &[2, 3]);
     assert_eq!(t, tensor("<u2", &[2, 3], false, le_bytes(0u16..6, u16::to_le_bytes)));
-    let t = npy::decode(
-        U11,
-        &Expect {
-            kind: Kind::Unicode,
-            itemsize: None,
-            shape: &[None],
-        },
-    )
-    .unwrap();
+    let t = npy::decode(U11, &Expect { kind: Kind::Unicode, itemsize: None, shape: &[None] }).unwrap();
     assert_eq!(t, tensor("<U11", &[2], false, ucs4(&["hello", "world!"], 11)));
     assert_eq!(decode_as(I8_SCALAR, dt("<i8"), &[]).data, 7i64.to_le_bytes());
-    assert_eq!(
-        decode_as(U1_BIG_DIM, dt("|u1"), &[123456789012, 0]).data,
-        Vec::<u8>::new()
-    );
+    assert_eq!(decode_as(U1_BIG_DIM, dt("|u1"), &[123456789012, 0]).data, Vec::<u8>::new());
     assert_eq!(decode_as(I2_36D, dt("<i2"), &[1; 36]).data, vec![9, 0]);
 }
 
@@ -165,9 +116,8 @@ fn sample(dtype: ArrayDType, n: usize) -> Vec<u8> {
         .collect()
 }
 
-const ALL_DTYPES: [&str; 14] = [
-    "|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<U7", "|S5",
-];
+const ALL_DTYPES: [&str; 14] =
+    ["|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<U7", "|S5"];
 
 #[test]
 fn round_trips_every_dtype_and_shape_class() {
@@ -179,11 +129,7 @@ fn round_trips_every_dtype_and_shape_class() {
             assert_eq!(npy_bytes.len() % 64, t.data.len() % 64, "data is 64-byte aligned");
             assert_eq!(decode_as(&npy_bytes, dtype, shape), t, "npy {descr} {shape:?}");
             let npz_bytes = npz::encode(&t.view()).unwrap();
-            assert_eq!(
-                npz::decode(&npz_bytes, &expect_of(dtype, &fixed(shape))).unwrap(),
-                t,
-                "npz {descr} {shape:?}"
-            );
+            assert_eq!(npz::decode(&npz_bytes, &expect_of(dtype, &fixed(shape))).unwrap(), t, "npz {descr} {shape:?}");
         }
     }
 }
@@ -201,17 +147,10 @@ fn big_endian_arrays_decode_to_little_endian() {
         let le = sample(little, 6);
         let be = tensor(descr, &[2, 3], false, swapped(&le, big.swap_unit()));
         let bytes = npy::encode(&be.view()).unwrap();
-        assert!(std::str::from_utf8(&bytes[10..40])
-            .unwrap()
-            .contains(&format!("'{descr}'")));
+        assert!(std::str::from_utf8(&bytes[10..40]).unwrap().contains(&format!("'{descr}'")));
         assert_eq!(
             decode_as(&bytes, little, &[2, 3]),
-            Tensor {
-                dtype: little,
-                shape: vec![2, 3],
-                fortran_order: false,
-                data: le
-            }
+            Tensor { dtype: little, shape: vec![2, 3], fortran_order: false, data: le }
         );
     }
 }
@@ -231,18 +170,11 @@ fn fortran_arrays_decode_to_c_order() {
             }
         }
     }
-    for (descr, to_bytes) in [
-        ("<i2", i16::to_le_bytes as fn(i16) -> [u8; 2]),
-        (">i2", i16::to_be_bytes),
-    ] {
+    for (descr, to_bytes) in [("<i2", i16::to_le_bytes as fn(i16) -> [u8; 2]), (">i2", i16::to_be_bytes)] {
         let t = tensor(descr, &shape, true, le_bytes(f.iter().copied(), to_bytes));
         let bytes = npy::encode(&t.view()).unwrap();
         let decoded = decode_as(&bytes, dt("<i2"), &shape);
-        assert_eq!(
-            decoded,
-            tensor("<i2", &shape, false, le_bytes(c.iter().copied(), i16::to_le_bytes)),
-            "{descr}"
-        );
+        assert_eq!(decoded, tensor("<i2", &shape, false, le_bytes(c.iter().copied(), i16::to_le_bytes)), "{descr}");
     }
 }
 
@@ -259,10 +191,7 @@ fn as_version(v1: &[u8], major: u8) -> Vec<u8> {
 #[test]
 fn reads_v2_and_v3_headers_and_other_spellings() {
     for major in [2, 3] {
-        assert_eq!(
-            decode_as(&as_version(F4_2X3, major), dt("<f4"), &[2, 3]),
-            decode_as(F4_2X3, dt("<f4"), &[2, 3])
-        );
+        assert_eq!(decode_as(&as_version(F4_2X3, major), dt("<f4"), &[2, 3]), decode_as(F4_2X3, dt("<f4"), &[2, 3]));
     }
     let data = [1u8, 2, 3];
     for header in [
@@ -303,11 +232,7 @@ fn truncated_or_extended_files_are_decode_errors() {
 
 #[test]
 fn bad_headers_are_decode_errors() {
-    let any_u1 = Expect {
-        kind: Kind::UInt,
-        itemsize: Some(1),
-        shape: &[None],
-    };
+    let any_u1 = Expect { kind: Kind::UInt, itemsize: Some(1), shape: &[None] };
     for header in [
         "{'descr': '|O', 'fortran_order': False, 'shape': (3,), }",
         "{'descr': [('a', '<u1')], 'fortran_order': False, 'shape': (3,), }",
@@ -336,19 +261,11 @@ fn bad_headers_are_decode_errors() {
 
 #[test]
 fn huge_announced_shapes_fail_before_allocating() {
-    let open = Expect {
-        kind: Kind::UInt,
-        itemsize: Some(1),
-        shape: &[None, None],
-    };
+    let open = Expect { kind: Kind::UInt, itemsize: Some(1), shape: &[None, None] };
     let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (50000000, 1000), }";
     assert!(decode_error(&with_header(header, &[0; 16]), &open).contains("50000000000"));
     let overflow = "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }";
-    let f8 = Expect {
-        kind: Kind::Float,
-        itemsize: Some(8),
-        shape: &[None, None],
-    };
+    let f8 = Expect { kind: Kind::Float, itemsize: Some(8), shape: &[None, None] };
     decode_error(&with_header(overflow, &[0; 16]), &f8);
     let too_big = "{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999999,), }";
     decode_error(&with_header(too_big, &[0; 16]), &Expect { shape: &[None], ..open });
@@ -378,12 +295,7 @@ fn dtype_and_shape_must_match_the_field() {
 fn encode_checks_data_length() {
     for (shape, len) in [(&[2usize, 3][..], 23), (&[2, 3], 25), (&[], 0), (&[usize::MAX, 2], 0)] {
         let data = vec![0u8; len];
-        let t = TensorRef {
-            dtype: dt("<f4"),
-            shape,
-            fortran_order: false,
-            data: &data,
-        };
+        let t = TensorRef { dtype: dt("<f4"), shape, fortran_order: false, data: &data };
         assert_eq!(npy::encode(&t).unwrap_err().kind(), ErrorKind::Value);
         assert_eq!(npz::encode(&t).unwrap_err().kind(), ErrorKind::Value);
     }
@@ -409,14 +321,8 @@ fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
 fn npz_member_selection() {
     let expect = expect_of(dt("<f4"), &[Some(2), Some(3)]);
     let reference = decode_as(F4_2X3, dt("<f4"), &[2, 3]);
-    assert_eq!(
-        npz::decode(&zip_of(&[("other.npy", F4_2X3)]), &expect).unwrap(),
-        reference
-    );
-    assert_eq!(
-        npz::decode(&zip_of(&[("x.npy", I8_SCALAR), ("arr.npy", F4_2X3)]), &expect).unwrap(),
-        reference
-    );
+    assert_eq!(npz::decode(&zip_of(&[("other.npy", F4_2X3)]), &expect).unwrap(), reference);
+    assert_eq!(npz::decode(&zip_of(&[("x.npy", I8_SCALAR), ("arr.npy", F4_2X3)]), &expect).unwrap(), reference);
     assert!(npz_error(&zip_of(&[("x.npy", F4_2X3), ("y.npy", F4_2X3)]), &expect).contains("arr.npy"));
     npz_error(&zip_of(&[]), &expect);
     npz_error(&zip_of(&[("arr.npy", b"not npy")]), &expect);
@@ -424,12 +330,7 @@ fn npz_member_selection() {
 
 #[test]
 fn npz_corruption_is_a_decode_error() {
-    let t = tensor(
-        "<f4",
-        &[128],
-        false,
-        le_bytes((0..128).map(|v| v as f32 * 0.5), f32::to_le_bytes),
-    );
+    let t = tensor("<f4", &[128], false, le_bytes((0..128).map(|v| v as f32 * 0.5), f32::to_le_bytes));
     let good = npz::encode(&t.view()).unwrap();
     let expect = expect_of(dt("<f4"), &[Some(128)]);
     assert_eq!(npz::decode(&good, &expect).unwrap(), t);

@@ -77,18 +77,10 @@ fn numpy_files_and_ours_interoperate() {
         let file = |ext: &str| std::fs::read(format!("{}.{ext}", name.display())).unwrap();
         let meta: serde_json::Value = serde_json::from_slice(&file("json")).unwrap();
         let dtype = ArrayDType::parse(meta["descr"].as_str().unwrap()).unwrap();
-        let shape: Vec<usize> = meta["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_u64().unwrap() as usize)
-            .collect();
+        let shape: Vec<usize> =
+            meta["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
         let fixed: Vec<Option<usize>> = shape.iter().map(|d| Some(*d)).collect();
-        let expect = Expect {
-            kind: dtype.kind,
-            itemsize: Some(dtype.itemsize),
-            shape: &fixed,
-        };
+        let expect = Expect { kind: dtype.kind, itemsize: Some(dtype.itemsize), shape: &fixed };
         let le = file("le");
 
         for decoded in ["v1.npy", "v2.npy", "v3.npy"]
@@ -105,17 +97,8 @@ fn numpy_files_and_ours_interoperate() {
         }
 
         let mem = file("mem");
-        let t = TensorRef {
-            dtype,
-            shape: &shape,
-            fortran_order: meta["fortran"].as_bool().unwrap(),
-            data: &mem,
-        };
-        assert!(
-            npy::encode(&t).unwrap() == file("v1.npy"),
-            "{}: NPY bytes differ from numpy.save",
-            name.display()
-        );
+        let t = TensorRef { dtype, shape: &shape, fortran_order: meta["fortran"].as_bool().unwrap(), data: &mem };
+        assert!(npy::encode(&t).unwrap() == file("v1.npy"), "{}: NPY bytes differ from numpy.save", name.display());
         std::fs::write(format!("{}.ours.npz", name.display()), npz::encode(&t).unwrap()).unwrap();
         cases += 1;
     }

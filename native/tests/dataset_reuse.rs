@@ -31,6 +31,10 @@ fn the_reader_after_a_schema_request_reuses_its_dataset_once() {
     dataset_schema(&url, &[]).unwrap();
     std::fs::remove_file(dir.join("part-99999-added.parquet")).unwrap();
     let other_options = [("timeout".to_string(), "5s".to_string())];
-    assert_eq!(open_shared(&urls, &other_options, None).unwrap().files.len(), parts.len(), "other options: opened anew");
+    assert_eq!(
+        open_shared(&urls, &other_options, None).unwrap().files.len(),
+        parts.len(),
+        "other options: opened anew"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

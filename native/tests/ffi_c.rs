@@ -93,7 +93,12 @@ extern "C" {
     fn pst_writer_end_row(writer: *mut c_void) -> i32;
     fn pst_writer_finish(writer: *mut c_void, out_rows: *mut u64, out_row_groups: *mut u64) -> i32;
     fn pst_writer_free(writer: *mut c_void);
-    fn pst_dataset_prepare(url: *const c_char, options_json: *const c_char, mode: *const c_char, out_proceed: *mut i32) -> i32;
+    fn pst_dataset_prepare(
+        url: *const c_char,
+        options_json: *const c_char,
+        mode: *const c_char,
+        out_proceed: *mut i32,
+    ) -> i32;
     fn pst_dataset_part_url(
         url: *const c_char,
         job: *const c_char,
@@ -102,7 +107,12 @@ extern "C" {
         out: *mut *mut u8,
         out_len: *mut usize,
     ) -> i32;
-    fn pst_dataset_commit(url: *const c_char, options_json: *const c_char, job: *const c_char, parts_json: *const c_char) -> i32;
+    fn pst_dataset_commit(
+        url: *const c_char,
+        options_json: *const c_char,
+        job: *const c_char,
+        parts_json: *const c_char,
+    ) -> i32;
     fn pst_dataset_abort(url: *const c_char, options_json: *const c_char, job: *const c_char) -> i32;
     fn pst_log_set_level(level: i32) -> i32;
     fn pst_log_wait(timeout_ms: u64, out_ready: *mut i32) -> i32;
@@ -176,7 +186,10 @@ fn schema_handle_functions() {
     assert!(last_error().contains("invalid row check JSON"));
     let int_key = CString::new(r#"{"present": ["id", "image1", "other_data", 1]}"#).unwrap();
     assert_eq!(unsafe { pst_validate_row(s, int_key.as_ptr()) }, TYPE);
-    assert_eq!(last_error(), "the row has a key 1 that is not a string: keys are the names of fields of schema HelloWorldSchema");
+    assert_eq!(
+        last_error(),
+        "the row has a key 1 that is not a string: keys are the names of fields of schema HelloWorldSchema"
+    );
     unsafe { pst_schema_free(s) };
 }
 

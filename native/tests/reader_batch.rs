@@ -6,8 +6,8 @@ mod reader_util;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
-    StructArray, TimestampMicrosecondArray, UInt8Array,
+    Array, ArrayRef, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch,
+    StringArray, StructArray, TimestampMicrosecondArray, UInt8Array,
 };
 use arrow::datatypes::{DataType, Field, Fields, Int32Type, Schema, TimeUnit};
 use petastorm_native::dataset::discovery::dataset_schema;
@@ -16,14 +16,19 @@ use serde_json::json;
 
 fn plain_batch(offset: i64, rows: usize) -> RecordBatch {
     let ids: Vec<i64> = (offset..offset + rows as i64).collect();
-    let struct_fields = Fields::from(vec![Field::new("a", DataType::Int32, true), Field::new("b", DataType::Utf8, true)]);
+    let struct_fields =
+        Fields::from(vec![Field::new("a", DataType::Int32, true), Field::new("b", DataType::Utf8, true)]);
     let list = ListArray::from_iter_primitive::<Int32Type, _, _>(
         ids.iter().map(|i| Some((0..(*i % 3) as i32).map(Some).collect::<Vec<_>>())),
     );
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(ids.clone())),
         Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("s{i}")))),
-        Arc::new(Decimal128Array::from_iter_values(ids.iter().map(|i| *i as i128 * 101)).with_precision_and_scale(10, 2).unwrap()),
+        Arc::new(
+            Decimal128Array::from_iter_values(ids.iter().map(|i| *i as i128 * 101))
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        ),
         Arc::new(Date32Array::from_iter_values(ids.iter().map(|i| 19000 + *i as i32))),
         Arc::new(TimestampMicrosecondArray::from_iter_values(ids.iter().map(|i| 1_700_000_000_000_000 + i))),
         Arc::new(list),
@@ -58,7 +63,9 @@ fn plain_dataset(tag: &str) -> std::path::PathBuf {
 #[test]
 fn batch_mode_passes_plain_columns_through() {
     let dir = plain_dataset("batch");
-    let reader = open(json!({"dataset_url": dir.display().to_string(), "batch_mode": true, "shuffle_row_groups": false})).unwrap();
+    let reader =
+        open(json!({"dataset_url": dir.display().to_string(), "batch_mode": true, "shuffle_row_groups": false}))
+            .unwrap();
     let batches = drain(&reader);
     assert_eq!(ints(&batches, "id"), (0..20).collect::<Vec<_>>());
     let written = plain_batch(0, 1).schema();
@@ -96,10 +103,11 @@ fn the_inferred_schema_keeps_every_column() {
 #[test]
 fn filters_and_predicates_work_in_batch_mode() {
     let dir = plain_dataset("batchfilter");
-    let reader = open(json!({"dataset_url": dir.display().to_string(), "batch_mode": true, "shuffle_row_groups": false,
+    let reader =
+        open(json!({"dataset_url": dir.display().to_string(), "batch_mode": true, "shuffle_row_groups": false,
                              "filters": [[["year", "=", 2024], ["id", ">", 15]], [["s", "in", ["s1", "s2"]]]],
                              "schema_fields": ["id", "s"]}))
-    .unwrap();
+        .unwrap();
     let batches = drain(&reader);
     assert_eq!(batches[0].num_columns(), 2);
     assert_eq!(ints(&batches, "id"), [1, 2, 16, 17, 18, 19]);
@@ -114,7 +122,9 @@ fn filters_and_predicates_work_in_batch_mode() {
 #[test]
 fn row_mode_on_plain_parquet_uses_numpy_types() {
     let dir = plain_dataset("rowmode");
-    let reader = open(json!({"dataset_url": dir.display().to_string(), "schema_fields": ["id", "u8", "day", "dec", "ts"]})).unwrap();
+    let reader =
+        open(json!({"dataset_url": dir.display().to_string(), "schema_fields": ["id", "u8", "day", "dec", "ts"]}))
+            .unwrap();
     let batches = drain(&reader);
     let schema = batches[0].schema();
     assert_eq!(schema.field_with_name("u8").unwrap().data_type(), &DataType::UInt8);

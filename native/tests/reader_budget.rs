@@ -22,7 +22,8 @@ const SCHEMA: &str = r#"{"name": "Big", "fields": [
 fn big_dataset() -> std::path::PathBuf {
     let dir = temp_dir("budget");
     let schema = Unischema::from_json(SCHEMA).unwrap();
-    let cells: Vec<Vec<u8>> = (0..7u8).map(|i| encode(&schema, "big", "|u1", &[1000, 1000], &vec![i; 1_000_000])).collect();
+    let cells: Vec<Vec<u8>> =
+        (0..7u8).map(|i| encode(&schema, "big", "|u1", &[1000, 1000], &vec![i; 1_000_000])).collect();
     assert!(cells.iter().all(|c| c.len() < 10_000));
     let columns: Vec<ArrayRef> =
         vec![Arc::new(Int64Array::from_iter_values(0..7)), Arc::new(BinaryArray::from_iter_values(cells.iter()))];

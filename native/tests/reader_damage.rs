@@ -72,7 +72,8 @@ fn an_unreadable_file_fails_its_row_groups_or_is_skipped() {
     }
     assert_eq!(ids, &all_ids() - &ids_of(0, 1));
 
-    let reader = open(json!({"dataset_url": url(&dir), "schema_fields": ["id"], "skip_unreadable_row_groups": true})).unwrap();
+    let reader =
+        open(json!({"dataset_url": url(&dir), "schema_fields": ["id"], "skip_unreadable_row_groups": true})).unwrap();
     let ids: BTreeSet<i64> = ints(&drain(&reader), "id").into_iter().collect();
     assert_eq!(ids, &all_ids() - &ids_of(0, 1));
     assert_eq!(info(&reader)["skipped_row_groups"], GROUPS);
@@ -112,7 +113,9 @@ print(chunk.data_page_offset + chunk.total_compressed_size // 2)
 /// The ids and blobs of every batch.
 fn rows(batches: &[RecordBatch]) -> Vec<(i64, Vec<u8>)> {
     let ids = ints(batches, "id");
-    let blobs = batches.iter().flat_map(|b| b.column_by_name("blob").unwrap().as_binary::<i32>().iter().map(|v| v.unwrap().to_vec()));
+    let blobs = batches
+        .iter()
+        .flat_map(|b| b.column_by_name("blob").unwrap().as_binary::<i32>().iter().map(|v| v.unwrap().to_vec()));
     ids.into_iter().zip(blobs).collect()
 }
 

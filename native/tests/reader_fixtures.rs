@@ -49,7 +49,10 @@ fn tensor_elements(t: &Tensor) -> Elements {
             data.chunks(t.dtype.itemsize.max(1))
                 .take(t.shape.iter().product())
                 .map(|c| {
-                    let s: String = c.chunks(4).map(|u| char::from_u32(u32::from_le_bytes(u.try_into().unwrap())).unwrap()).collect();
+                    let s: String = c
+                        .chunks(4)
+                        .map(|u| char::from_u32(u32::from_le_bytes(u.try_into().unwrap())).unwrap())
+                        .collect();
                     s.trim_end_matches('\0').to_string()
                 })
                 .collect(),
@@ -182,7 +185,8 @@ fn reads_the_petastorm_0_13_1_fixtures() {
 #[test]
 fn jpeg_fixture_keeps_nulls_and_labels() {
     let dir = fixtures().join("petastorm-0.13.1/jpeg");
-    let reader = open(json!({"dataset_url": dir.display().to_string(), "schema_fields": ["id", "label", "embedding"]})).unwrap();
+    let reader =
+        open(json!({"dataset_url": dir.display().to_string(), "schema_fields": ["id", "label", "embedding"]})).unwrap();
     let batches = drain(&reader);
     let mut nulls = 0;
     for b in &batches {

@@ -68,7 +68,8 @@ fn shards_are_disjoint_and_cover() {
     let mut all = Vec::new();
     for cur in 0..4 {
         let reader =
-            open(json!({"dataset_url": url(&dir), "cur_shard": cur, "shard_count": 4, "schema_fields": ["id"]})).unwrap();
+            open(json!({"dataset_url": url(&dir), "cur_shard": cur, "shard_count": 4, "schema_fields": ["id"]}))
+                .unwrap();
         all.extend(ints(&drain(&reader), "id"));
     }
     all.sort_unstable();
@@ -122,7 +123,8 @@ fn the_same_seed_gives_the_same_order_whatever_workers_count() {
 fn row_drop_partitions_split_row_groups() {
     let dir = synthetic_dataset("rowdrop");
     let reader =
-        open(json!({"dataset_url": url(&dir), "shuffle_row_drop_partitions": 3, "schema_fields": ["id", "matrix"]})).unwrap();
+        open(json!({"dataset_url": url(&dir), "shuffle_row_drop_partitions": 3, "schema_fields": ["id", "matrix"]}))
+            .unwrap();
     let batches = drain(&reader);
     assert_eq!(batches.len(), PARTS * FILES * GROUPS * 3);
     assert!(batches.iter().all(|b| b.num_rows() <= ROWS / 3 + 1));
@@ -170,7 +172,8 @@ fn predicates_filter_rows() {
     let expected = (0..TOTAL as i64).filter(|i| [2, 3, 6].contains(&(i % 100)) && ![0, 1].contains(&(i % 4)));
     assert_eq!(ints(&batches, "id"), expected.collect::<Vec<_>>());
     // A predicate on the partition key prunes files.
-    let reader = open(json!({"dataset_url": url(&dir), "predicate": {"in_set": {"field": "part", "values": ["p1"]}}})).unwrap();
+    let reader =
+        open(json!({"dataset_url": url(&dir), "predicate": {"in_set": {"field": "part", "values": ["p1"]}}})).unwrap();
     let info: serde_json::Value = serde_json::from_str(&reader.info_json().unwrap()).unwrap();
     assert_eq!(info["row_groups"], FILES * GROUPS);
     let ids = ints(&drain(&reader), "id");
@@ -185,15 +188,19 @@ fn predicates_filter_rows() {
     }
     assert_eq!(total, TOTAL);
     // A predicate on an unknown field is an error at open.
-    let e = open(json!({"dataset_url": url(&dir), "predicate": {"in_set": {"field": "nope", "values": [1]}}})).err().unwrap();
+    let e = open(json!({"dataset_url": url(&dir), "predicate": {"in_set": {"field": "nope", "values": [1]}}}))
+        .err()
+        .unwrap();
     assert_eq!(e.kind(), ErrorKind::Value);
 }
 
 #[test]
 fn filters_prune_partitions_and_filter_rows() {
     let dir = synthetic_dataset("filters");
-    let reader = open(json!({"dataset_url": url(&dir), "filters": [["part", "in", ["p0", "p2"]]], "schema_fields": ["id", "part"]}))
-        .unwrap();
+    let reader = open(
+        json!({"dataset_url": url(&dir), "filters": [["part", "in", ["p0", "p2"]]], "schema_fields": ["id", "part"]}),
+    )
+    .unwrap();
     let info: serde_json::Value = serde_json::from_str(&reader.info_json().unwrap()).unwrap();
     assert_eq!(info["row_groups"], 2 * FILES * GROUPS);
     let parts: BTreeSet<String> = strings(&drain(&reader), "part").into_iter().collect();
@@ -201,8 +208,10 @@ fn filters_prune_partitions_and_filter_rows() {
 
     // DNF: (part = p1 and id < 70) or (id >= 175).
     let filters = json!([[["part", "=", "p1"], ["id", "<", 70]], [["id", ">=", 175]]]);
-    let reader = open(json!({"dataset_url": url(&dir), "filters": filters, "schema_fields": ["id"], "shuffle_row_groups": false}))
-        .unwrap();
+    let reader = open(
+        json!({"dataset_url": url(&dir), "filters": filters, "schema_fields": ["id"], "shuffle_row_groups": false}),
+    )
+    .unwrap();
     let ids = ints(&drain(&reader), "id");
     assert_eq!(ids, (60..70).chain(175..180).collect::<Vec<i64>>());
     let e = open(json!({"dataset_url": url(&dir), "filters": [["id", "like", 3]]})).err().unwrap();
@@ -245,7 +254,8 @@ fn stop_returns_promptly_during_an_endless_read() {
 #[test]
 fn queue_holds_at_most_results_queue_size_batches() {
     let dir = synthetic_dataset("bounded");
-    let reader = open(json!({"dataset_url": url(&dir), "results_queue_size": 2, "workers_count": 4, "num_epochs": 2})).unwrap();
+    let reader =
+        open(json!({"dataset_url": url(&dir), "results_queue_size": 2, "workers_count": 4, "num_epochs": 2})).unwrap();
     let mut n = 0;
     while let Some(_batch) = reader.next().unwrap() {
         std::thread::sleep(Duration::from_millis(15));
@@ -307,7 +317,11 @@ fn bad_options_and_urls_are_errors() {
     assert_eq!(e.kind(), ErrorKind::NoData, "{e}");
     let e = open(json!({"dataset_url": "hdfs://nn/x"})).err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Value, "{e}");
-    for bad in [json!({"dataset_url": "/x", "num_epochs": 0}), json!({"dataset_url": "/x", "cur_shard": 1}), json!({"dataset_url": "/x", "bogus": 1})] {
+    for bad in [
+        json!({"dataset_url": "/x", "num_epochs": 0}),
+        json!({"dataset_url": "/x", "cur_shard": 1}),
+        json!({"dataset_url": "/x", "bogus": 1}),
+    ] {
         assert_eq!(open(bad).err().unwrap().kind(), ErrorKind::Value);
     }
 }

@@ -38,7 +38,10 @@ fn fixed_shape_and_scalar_columns_are_views_of_the_batch() {
         assert_eq!(cells.len(), batch.num_rows());
         let idx = tensors::column_view::<Int64Type>(batch, "idx").unwrap();
         assert_eq!(idx.shape(), [batch.num_rows()]);
-        assert_eq!(idx.as_slice().unwrap(), batch.column_by_name("idx").unwrap().as_primitive::<Int64Type>().values().as_ref());
+        assert_eq!(
+            idx.as_slice().unwrap(),
+            batch.column_by_name("idx").unwrap().as_primitive::<Int64Type>().values().as_ref()
+        );
         ids.extend(idx.iter().copied());
     }
     ids.sort_unstable();

@@ -164,11 +164,21 @@ fn integer_columns_refuse_nan_infinity_and_out_of_range_values_naming_the_field(
     assert!(fits(2, ">u8", &(i64::MAX as u64).to_be_bytes()).is_ok());
     assert!(fits(3, "<f8", &f64::NAN.to_le_bytes()).is_ok()); // a double column takes NaN
     for (field, dtype, data, shown) in [
-        (0, "<i8", 128i64.to_le_bytes().to_vec(), "field 'b': value 128 does not fit Spark type byte (integers from -128 to 127)"),
+        (
+            0,
+            "<i8",
+            128i64.to_le_bytes().to_vec(),
+            "field 'b': value 128 does not fit Spark type byte (integers from -128 to 127)",
+        ),
         (1, "<f8", f64::NAN.to_le_bytes().to_vec(), "field 'i': value NaN does not fit Spark type integer"),
         (1, "<f4", f32::INFINITY.to_le_bytes().to_vec(), "field 'i': value inf does not fit Spark type integer"),
         (1, "<i8", (1i64 << 31).to_le_bytes().to_vec(), "field 'i': value 2147483648 does not fit Spark type integer"),
-        (2, "<u8", u64::MAX.to_le_bytes().to_vec(), "field 'l': value 18446744073709551615 does not fit Spark type long"),
+        (
+            2,
+            "<u8",
+            u64::MAX.to_le_bytes().to_vec(),
+            "field 'l': value 18446744073709551615 does not fit Spark type long",
+        ),
     ] {
         let (kind, m) = encode_err(&s, field, dtype, &[], &data);
         assert_eq!(kind, ErrorKind::Value, "{m}");

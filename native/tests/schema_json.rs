@@ -206,7 +206,8 @@ fn field_lookup() {
 
 #[test]
 fn a_negative_dimension_is_an_error_naming_the_field() {
-    let e = with_field(r#"{"name": "m", "dtype": "int32", "shape": [null, -1, 3], "codec": {"type": "ndarray"}}"#).unwrap_err();
+    let e = with_field(r#"{"name": "m", "dtype": "int32", "shape": [null, -1, 3], "codec": {"type": "ndarray"}}"#)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Value);
     assert!(e.message().contains("field 'm': shape [null,-1,3] has a negative dimension"), "{e}");
 }

@@ -109,7 +109,12 @@ pub fn cast<'a>(data: &'a [u8], from: ArrayDType, to: ArrayDType) -> Result<Cow<
 /// (`column` names its type in messages) the way Python's `int()` converts it (floats
 /// truncate): a `Value` error for NaN, infinities and values out of `to`'s range. Values that
 /// are not numbers pass.
-pub fn check_integral_scalar(data: &[u8], from: ArrayDType, to: ArrayDType, column: impl std::fmt::Display) -> Result<()> {
+pub fn check_integral_scalar(
+    data: &[u8],
+    from: ArrayDType,
+    to: ArrayDType,
+    column: impl std::fmt::Display,
+) -> Result<()> {
     if data.len() != from.itemsize || !matches!(from.kind, Kind::Int | Kind::UInt | Kind::Float) {
         return Ok(());
     }
@@ -121,7 +126,9 @@ pub fn check_integral_scalar(data: &[u8], from: ArrayDType, to: ArrayDType, colu
     };
     match fits {
         true => Ok(()),
-        false => Err(Error::value(format!("value {shown} does not fit Spark type {column} (integers from {lo} to {hi})"))),
+        false => {
+            Err(Error::value(format!("value {shown} does not fit Spark type {column} (integers from {lo} to {hi})")))
+        }
     }
 }
 

@@ -24,10 +24,7 @@ use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
 
 // 16-bit samples are handed to and taken from `image` in native byte order.
-const _: () = assert!(
-    cfg!(target_endian = "little"),
-    "16-bit image samples assume a little-endian host"
-);
+const _: () = assert!(cfg!(target_endian = "little"), "16-bit image samples assume a little-endian host");
 
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 const JPEG_MAGIC: &[u8] = b"\xff\xd8\xff";
@@ -59,9 +56,7 @@ impl Layout {
     }
 
     fn byte_len(&self) -> Option<usize> {
-        [self.width, self.channels, self.sample]
-            .iter()
-            .try_fold(self.height, |n, d| n.checked_mul(*d))
+        [self.width, self.channels, self.sample].iter().try_fold(self.height, |n, d| n.checked_mul(*d))
     }
 
     fn shape(&self) -> Vec<usize> {
@@ -77,12 +72,7 @@ impl Layout {
 
     fn describe(&self, format: &str) -> String {
         let bits = 8 * self.sample;
-        format!(
-            "a {}x{} {} uint{bits} {format}",
-            self.height,
-            self.width,
-            channel_name(self.channels)
-        )
+        format!("a {}x{} {} uint{bits} {format}", self.height, self.width, channel_name(self.channels))
     }
 }
 
@@ -101,11 +91,7 @@ fn array_layout(t: &TensorRef, format: ImageFormat) -> Result<Layout> {
     let sample = match (t.dtype.kind, t.dtype.itemsize, format) {
         (Kind::UInt, 1, _) | (Kind::UInt, 2, ImageFormat::Png) => t.dtype.itemsize,
         _ => {
-            let allowed = if format == ImageFormat::Png {
-                "uint8 or uint16"
-            } else {
-                "uint8"
-            };
+            let allowed = if format == ImageFormat::Png { "uint8 or uint16" } else { "uint8" };
             return Err(Error::value(format!(
                 "{format:?} images must be {allowed}, found dtype '{}'",
                 t.dtype.descr()
@@ -122,22 +108,13 @@ fn array_layout(t: &TensorRef, format: ImageFormat) -> Result<Layout> {
             )))
         }
     };
-    let max_side = if format == ImageFormat::Jpeg {
-        65535
-    } else {
-        u32::MAX as usize
-    };
+    let max_side = if format == ImageFormat::Jpeg { 65535 } else { u32::MAX as usize };
     if height == 0 || width == 0 || height > max_side || width > max_side {
         return Err(Error::value(format!(
             "{format:?} images must be 1 to {max_side} pixels high and wide, found {height}x{width}"
         )));
     }
-    Ok(Layout {
-        height,
-        width,
-        channels,
-        sample,
-    })
+    Ok(Layout { height, width, channels, sample })
 }
 
 /// Encodes an image; `quality` (1–100) applies to JPEG only.
@@ -166,11 +143,7 @@ pub fn encode_into(t: &TensorRef, format: ImageFormat, quality: u8, out: &mut Ve
                 .map_err(|e| Error::internal(format!("PNG encoding failed: {e}")))?;
         }
         ImageFormat::Jpeg => {
-            let color = if layout.channels == 1 {
-                jpeg_encoder::ColorType::Luma
-            } else {
-                jpeg_encoder::ColorType::Rgb
-            };
+            let color = if layout.channels == 1 { jpeg_encoder::ColorType::Luma } else { jpeg_encoder::ColorType::Rgb };
             let mut encoder = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
             encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
             encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
@@ -209,12 +182,7 @@ impl Wanted {
                 )))
             }
         };
-        Ok(Wanted {
-            height,
-            width,
-            channels,
-            sample,
-        })
+        Ok(Wanted { height, width, channels, sample })
     }
 
     fn fits(&self, found: &Layout) -> bool {
@@ -240,20 +208,15 @@ impl Wanted {
         }
         match found.byte_len() {
             Some(n) if n <= MAX_OPEN_IMAGE_BYTES || (self.height.is_some() && self.width.is_some()) => Ok(n),
-            _ => Err(Error::decode(format!(
-                "{} is too large to decode",
-                found.describe(format)
-            ))),
+            _ => Err(Error::decode(format!("{} is too large to decode", found.describe(format)))),
         }
     }
 
     /// Decoder limits: room for the pixels plus slack. Dimensions are checked by
     /// [`check`](Self::check), whose message names what the field expects.
     fn limits(&self) -> Limits {
-        let pixels = self
-            .height
-            .zip(self.width)
-            .and_then(|(h, w)| h.checked_mul(w)?.checked_mul(self.channels * self.sample));
+        let pixels =
+            self.height.zip(self.width).and_then(|(h, w)| h.checked_mul(w)?.checked_mul(self.channels * self.sample));
         let mut limits = Limits::no_limits();
         limits.max_alloc = Some(pixels.unwrap_or(MAX_OPEN_IMAGE_BYTES).saturating_add(1 << 20) as u64);
         limits
@@ -268,11 +231,7 @@ impl Wanted {
 pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
     let wanted = Wanted::from_expect(expect)?;
     let (layout, data) = if bytes.starts_with(PNG_MAGIC) {
-        read(
-            PngDecoder::with_limits(Cursor::new(bytes), wanted.limits()),
-            "PNG",
-            &wanted,
-        )?
+        read(PngDecoder::with_limits(Cursor::new(bytes), wanted.limits()), "PNG", &wanted)?
     } else if bytes.starts_with(JPEG_MAGIC) {
         if !bytes.ends_with(JPEG_EOI) {
             return Err(Error::decode("truncated JPEG (no end-of-image marker)"));
@@ -281,12 +240,7 @@ pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
     } else {
         return Err(Error::decode("not a PNG or JPEG image"));
     };
-    Ok(Tensor {
-        dtype: layout.dtype(),
-        shape: layout.shape(),
-        fortran_order: false,
-        data,
-    })
+    Ok(Tensor { dtype: layout.dtype(), shape: layout.shape(), fortran_order: false, data })
 }
 
 /// The pixel bytes a PNG or JPEG header announces, for memory budgets; `None` when the

@@ -34,12 +34,7 @@ pub struct TensorRef<'a> {
 impl Tensor {
     /// Borrows this tensor as a [`TensorRef`].
     pub fn view(&self) -> TensorRef<'_> {
-        TensorRef {
-            dtype: self.dtype,
-            shape: &self.shape,
-            fortran_order: self.fortran_order,
-            data: &self.data,
-        }
+        TensorRef { dtype: self.dtype, shape: &self.shape, fortran_order: self.fortran_order, data: &self.data }
     }
 }
 
@@ -102,10 +97,7 @@ impl Expect<'_> {
             (Kind::Bytes, None) => "a bytes dtype ('|S')".to_string(),
             (kind, None) => format!("a {kind:?} dtype"),
         };
-        Err(Error::decode(format!(
-            "expected dtype {expected}, found '{}'",
-            dtype.descr()
-        )))
+        Err(Error::decode(format!("expected dtype {expected}, found '{}'", dtype.descr())))
     }
 
     /// `Decode` error unless `shape` has the expected rank and every fixed dimension matches.
@@ -211,10 +203,7 @@ mod tests {
         let c: Vec<u8> = (0..8u8).map(|n| (n >> 2) + ((n >> 1) & 1) * 2 + (n & 1) * 4).collect();
         assert_eq!(fortran_to_c(&f, &[2, 2, 2], 1), c);
         // 2-byte items move as a whole.
-        assert_eq!(
-            fortran_to_c(&[0, 10, 1, 11, 2, 12, 3, 13], &[2, 2], 2),
-            vec![0, 10, 2, 12, 1, 11, 3, 13]
-        );
+        assert_eq!(fortran_to_c(&[0, 10, 1, 11, 2, 12, 3, 13], &[2, 2], 2), vec![0, 10, 2, 12, 1, 11, 3, 13]);
         assert_eq!(fortran_to_c(&[7], &[], 1), vec![7]);
     }
 

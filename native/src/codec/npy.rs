@@ -89,22 +89,13 @@ pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
     let header = Header::parse(&header)?;
     expect.check_dtype(header.dtype)?;
     expect.check_shape(&header.shape)?;
-    let view = TensorRef {
-        dtype: header.dtype,
-        shape: &header.shape,
-        fortran_order: header.fortran_order,
-        data: payload,
-    };
+    let view =
+        TensorRef { dtype: header.dtype, shape: &header.shape, fortran_order: header.fortran_order, data: payload };
     let data = view
         .c_order_le()
         .map_err(|e| Error::decode(format!("NPY header does not match its data: {}", e.message())))?
         .into_owned();
-    Ok(Tensor {
-        dtype: header.dtype.to_little_endian(),
-        fortran_order: false,
-        data,
-        shape: header.shape,
-    })
+    Ok(Tensor { dtype: header.dtype.to_little_endian(), fortran_order: false, data, shape: header.shape })
 }
 
 /// The data size the header of an NPY file (`prefix`: at least its header) announces, for
@@ -134,12 +125,8 @@ fn split(bytes: &[u8]) -> Result<(Cow<'_, str>, &[u8])> {
     let rest = bytes.strip_prefix(MAGIC).ok_or_else(truncated)?;
     let (&[major, _minor], rest) = rest.split_first_chunk::<2>().ok_or_else(truncated)?;
     let (len, rest) = match major {
-        1 => rest
-            .split_first_chunk::<2>()
-            .map(|(l, r)| (u16::from_le_bytes(*l) as usize, r)),
-        2 | 3 => rest
-            .split_first_chunk::<4>()
-            .map(|(l, r)| (u32::from_le_bytes(*l) as usize, r)),
+        1 => rest.split_first_chunk::<2>().map(|(l, r)| (u16::from_le_bytes(*l) as usize, r)),
+        2 | 3 => rest.split_first_chunk::<4>().map(|(l, r)| (u32::from_le_bytes(*l) as usize, r)),
         _ => return Err(Error::decode(format!("unsupported NPY format version {major}"))),
     }
     .ok_or_else(truncated)?;
@@ -205,11 +192,7 @@ impl Header {
                 .collect::<Result<Vec<_>>>()?,
             _ => return Err(bad("'shape' missing or not a tuple")),
         };
-        Ok(Header {
-            dtype,
-            fortran_order,
-            shape,
-        })
+        Ok(Header { dtype, fortran_order, shape })
     }
 }
 
@@ -260,13 +243,11 @@ mod literal {
             }
             match self.peek().ok_or("unexpected end")? {
                 '{' => self.dict(depth),
-                '(' => self
-                    .sequence(')', depth)
-                    .map(|(items, comma)| match (items.len(), comma) {
-                        // `(x)` is just x in Python.
-                        (1, false) => items.into_iter().next().unwrap_or(Value::None),
-                        _ => Value::Tuple(items),
-                    }),
+                '(' => self.sequence(')', depth).map(|(items, comma)| match (items.len(), comma) {
+                    // `(x)` is just x in Python.
+                    (1, false) => items.into_iter().next().unwrap_or(Value::None),
+                    _ => Value::Tuple(items),
+                }),
                 '[' => self.sequence(']', depth).map(|(items, _)| Value::List(items)),
                 '\'' | '"' => self.string(),
                 'u' if matches!(self.rest()[1..].chars().next(), Some('\'' | '"')) => {
@@ -377,10 +358,7 @@ mod literal {
 
         fn word(&mut self) -> Parsed<Value<'a>> {
             let rest = self.rest();
-            let len = rest.len()
-                - rest
-                    .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                    .len();
+            let len = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_').len();
             let value = match &rest[..len] {
                 "True" => Value::Bool(true),
                 "False" => Value::Bool(false),
@@ -413,10 +391,7 @@ mod literal {
             assert_eq!(parse("u'<f4'"), Ok(Str("<f4".into())));
             assert_eq!(
                 parse("{'a': [True, None], \"b\": False,}"),
-                Ok(Dict(vec![
-                    (Str("a".into()), List(vec![Bool(true), None])),
-                    (Str("b".into()), Bool(false))
-                ]))
+                Ok(Dict(vec![(Str("a".into()), List(vec![Bool(true), None])), (Str("b".into()), Bool(false))]))
             );
             for bad in [
                 "",

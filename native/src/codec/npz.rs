@@ -43,14 +43,10 @@ pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
         (None, 1) => 0,
         (None, n) => {
             let names: Vec<&str> = archive.file_names().take(10).collect();
-            return Err(Error::decode(format!(
-                "NPZ has {n} members and none is '{MEMBER}': {names:?}"
-            )));
+            return Err(Error::decode(format!("NPZ has {n} members and none is '{MEMBER}': {names:?}")));
         }
     };
-    let limit = expect
-        .fixed_byte_len()
-        .map_or(UNBOUNDED_LIMIT, |n| n.saturating_add(HEADER_SLACK));
+    let limit = expect.fixed_byte_len().map_or(UNBOUNDED_LIMIT, |n| n.saturating_add(HEADER_SLACK));
     let member = archive.by_index(index).map_err(corrupt)?;
     let declared = usize::try_from(member.size()).unwrap_or(usize::MAX);
     if declared > limit {
@@ -68,9 +64,7 @@ pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
         .read_to_end(&mut npy)
         .map_err(|e| Error::decode(format!("invalid NPZ (zip) data: {e}")))?;
     if npy.len() > limit {
-        return Err(Error::decode(format!(
-            "NPZ member holds more than the {limit} bytes the field allows"
-        )));
+        return Err(Error::decode(format!("NPZ member holds more than the {limit} bytes the field allows")));
     }
     npy::decode(&npy, expect)
 }

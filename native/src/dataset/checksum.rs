@@ -95,12 +95,12 @@ pub fn verify_pages(chunk: &[u8], column: &str) -> Result<()> {
     let mut page = 0;
     while pos < chunk.len() {
         let mut header = Compact::new(&chunk[pos..], "page header", Error::decode);
-        let (size, crc) = page_header(&mut header).map_err(|e| e.context(format_args!("column '{column}': page {page}")))?;
+        let (size, crc) =
+            page_header(&mut header).map_err(|e| e.context(format_args!("column '{column}': page {page}")))?;
         let start = pos + header.pos;
-        let end = start
-            .checked_add(size)
-            .filter(|&end| end <= chunk.len())
-            .ok_or_else(|| Error::decode(format!("column '{column}': page {page}: the page runs past its column chunk")))?;
+        let end = start.checked_add(size).filter(|&end| end <= chunk.len()).ok_or_else(|| {
+            Error::decode(format!("column '{column}': page {page}: the page runs past its column chunk"))
+        })?;
         if let Some(stored) = crc {
             let computed = crc32(&chunk[start..end]);
             if computed != stored {

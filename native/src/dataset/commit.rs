@@ -54,7 +54,9 @@ pub fn prepare(root: &Location, mode: &str) -> Result<bool> {
             Ok(true)
         }
         SaveAction::Skip => Ok(false),
-        SaveAction::RefuseExisting => Err(Error::io(format!("path '{}' already exists (save mode '{mode}')", root.url))),
+        SaveAction::RefuseExisting => {
+            Err(Error::io(format!("path '{}' already exists (save mode '{mode}')", root.url)))
+        }
     }
 }
 
@@ -88,7 +90,9 @@ pub fn commit(root: &Location, job: &str, parts: &[(u32, String)]) -> Result<()>
     let prefix = format!("{}/", root.url.trim_end_matches('/'));
     let mut staged: Vec<(u32, Location)> = Vec::with_capacity(parts.len());
     for (partition, url) in parts {
-        let rel = url.strip_prefix(&prefix).ok_or_else(|| Error::value(format!("part '{url}' is not under '{}'", root.url)))?;
+        let rel = url
+            .strip_prefix(&prefix)
+            .ok_or_else(|| Error::value(format!("part '{url}' is not under '{}'", root.url)))?;
         staged.push((*partition, root.join(rel)));
     }
     staged.sort_by_key(|(partition, _)| *partition);

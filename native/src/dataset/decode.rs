@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
-    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, FixedSizeListArray, Int32Array,
-    ListArray, StringBuilder, StructArray,
+    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, FixedSizeListArray,
+    Int32Array, ListArray, StringBuilder, StructArray,
 };
 use arrow::buffer::{Buffer, MutableBuffer, NullBuffer, OffsetBuffer};
 use arrow::compute::{cast_with_options, CastOptions};
@@ -72,7 +72,10 @@ pub fn decode_column(
     stop: &AtomicBool,
 ) -> Result<Column> {
     let field = schema.field(index)?;
-    let plain = |array: ArrayRef| Column { field: Arc::new(ArrowField::new(&field.name, array.data_type().clone(), true)), array };
+    let plain = |array: ArrayRef| Column {
+        field: Arc::new(ArrowField::new(&field.name, array.data_type().clone(), true)),
+        array,
+    };
     match field.codec {
         Some(Codec::Ndarray | Codec::CompressedNdarray | Codec::CompressedImage { .. }) => {
             let start = Instant::now();
@@ -117,12 +120,21 @@ fn scalar_column(field: &Field, raw: &ArrayRef, batch_mode: bool) -> Result<Arra
     };
     let options = CastOptions { safe: false, ..Default::default() };
     cast_with_options(raw, &target, &options).map_err(|e| {
-        Error::decode(format!("field '{}': cannot convert {} values to {}: {e}", field.name, raw.data_type(), field.dtype.name()))
+        Error::decode(format!(
+            "field '{}': cannot convert {} values to {}: {e}",
+            field.name,
+            raw.data_type(),
+            field.dtype.name()
+        ))
     })
 }
 
 fn is_plain(t: &DataType) -> bool {
-    t.is_numeric() && !matches!(t, DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..))
+    t.is_numeric()
+        && !matches!(
+            t,
+            DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..)
+        )
         || matches!(
             t,
             DataType::Boolean
@@ -137,12 +149,20 @@ fn is_plain(t: &DataType) -> bool {
 }
 
 /// Decodes the binary cells of a codec column into a tensor column.
-fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, budget: &mut Budget, stop: &AtomicBool) -> Result<Column> {
+fn tensor_column(
+    schema: &Unischema,
+    index: usize,
+    raw: &ArrayRef,
+    budget: &mut Budget,
+    stop: &AtomicBool,
+) -> Result<Column> {
     let field = schema.field(index)?;
     let binary = match raw.data_type() {
         DataType::Binary => Arc::clone(raw),
-        DataType::LargeBinary | DataType::BinaryView => cast_with_options(raw, &DataType::Binary, &CastOptions::default())
-            .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?,
+        DataType::LargeBinary | DataType::BinaryView => {
+            cast_with_options(raw, &DataType::Binary, &CastOptions::default())
+                .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?
+        }
         other => {
             return Err(Error::decode(format!(
                 "field '{}': a {:?} codec column must be stored as binary, found {other}",
@@ -153,14 +173,17 @@ fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, budget: &mut 
     };
     let cells = binary.as_binary::<i32>();
     budget.charge(field, decoded_len(field, cells.iter()))?;
-    let element = arrow_type(field.dtype).ok_or_else(|| Error::decode(format!("field '{}': decimal tensors", field.name)))?;
+    let element =
+        arrow_type(field.dtype).ok_or_else(|| Error::decode(format!("field '{}': decimal tensors", field.name)))?;
     let decode = |i: usize| -> Result<Option<Tensor>> {
         if stop.load(Ordering::Relaxed) {
             return Err(cancelled());
         }
         match cells.is_null(i) {
             true => Ok(None),
-            false => decode_cell(schema, index, cells.value(i)).map(Some).map_err(|e| e.context(format_args!("row {i}"))),
+            false => {
+                decode_cell(schema, index, cells.value(i)).map(Some).map_err(|e| e.context(format_args!("row {i}")))
+            }
         }
     };
     let nulls = cells.nulls().cloned();
@@ -183,8 +206,10 @@ fn tensor_column(schema: &Unischema, index: usize, raw: &ArrayRef, budget: &mut 
                 }
             };
             let list_size = i32::try_from(size).map_err(|_| too_big(field))?;
-            let array = FixedSizeListArray::try_new(item, list_size, values, nulls).map_err(|e| arrow_error(field, e))?;
-            let tensor = FixedShapeTensor::try_new(element, shape.iter().copied(), None, None).map_err(|e| arrow_error(field, e))?;
+            let array =
+                FixedSizeListArray::try_new(item, list_size, values, nulls).map_err(|e| arrow_error(field, e))?;
+            let tensor = FixedShapeTensor::try_new(element, shape.iter().copied(), None, None)
+                .map_err(|e| arrow_error(field, e))?;
             let mut arrow_field = ArrowField::new(&field.name, array.data_type().clone(), true);
             arrow_field.try_with_extension_type(tensor).map_err(|e| arrow_error(field, e))?;
             // The canonical metadata without `null` members (Arrow C++ rejects `"dim_names": null`).
@@ -216,7 +241,9 @@ fn fixed_numeric(
     let cell_bytes = size.checked_mul(itemsize).ok_or_else(|| too_big(field))?;
     let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
     let known_header = match (field.codec, field.dtype.array_kind()) {
-        (Some(Codec::Ndarray), Some((kind, Some(width)))) => Some(npy::header(ArrayDType::native(kind, width), shape, false)),
+        (Some(Codec::Ndarray), Some((kind, Some(width)))) => {
+            Some(npy::header(ArrayDType::native(kind, width), shape, false))
+        }
         _ => None,
     };
     let mut buffer = MutableBuffer::from_len_zeroed(total);
@@ -232,7 +259,12 @@ fn fixed_numeric(
             let view = t.view();
             let data = view.c_order_le()?;
             if data.len() != out.len() {
-                return Err(Error::decode(format!("field '{}': row {i}: decoded {} bytes, expected {}", field.name, data.len(), out.len())));
+                return Err(Error::decode(format!(
+                    "field '{}': row {i}: decoded {} bytes, expected {}",
+                    field.name,
+                    data.len(),
+                    out.len()
+                )));
             }
             out.copy_from_slice(&data);
         }
@@ -358,7 +390,9 @@ fn chunks(data: &[u8], itemsize: usize, count: usize) -> impl Iterator<Item = &[
 fn ucs4_to_string(chunk: &[u8]) -> String {
     let mut s: String = chunk
         .chunks_exact(4)
-        .map(|c| char::from_u32(u32::from_le_bytes(c.try_into().expect("4 bytes"))).unwrap_or(char::REPLACEMENT_CHARACTER))
+        .map(|c| {
+            char::from_u32(u32::from_le_bytes(c.try_into().expect("4 bytes"))).unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
         .collect();
     let trimmed = s.trim_end_matches('\0').len();
     s.truncate(trimmed);

@@ -15,10 +15,10 @@ use parquet::file::metadata::ParquetMetaDataReader;
 
 use super::damage;
 use super::metadata::{self, ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY};
-use crate::storage::{self, CacheSettings, IoStats, Location};
 use crate::error::{Error, Result};
 use crate::schema::from_arrow::unischema_from_arrow;
 use crate::schema::Unischema;
+use crate::storage::{self, CacheSettings, IoStats, Location};
 
 /// How many footers are fetched at once.
 const FOOTER_CONCURRENCY: usize = 16;
@@ -101,7 +101,11 @@ impl Dataset {
 
     /// [`Dataset::open`], reading through a local-disk cache when `cache` is given (between the
     /// reader and the counted source store: `io` counts only what the source served).
-    pub fn open_cached(urls: &[String], storage_options: &[(String, String)], cache: Option<&CacheSettings>) -> Result<Dataset> {
+    pub fn open_cached(
+        urls: &[String],
+        storage_options: &[(String, String)],
+        cache: Option<&CacheSettings>,
+    ) -> Result<Dataset> {
         let io = Arc::new(IoStats::default());
         let open = |url: &String| {
             let counted = storage::counted(storage::open(url, storage_options)?, &io);
@@ -136,7 +140,8 @@ impl Dataset {
                     row_groups_hint = serde_json::from_slice(json).unwrap_or_default();
                 }
                 if entries.iter().any(|(k, _)| k == UNISCHEMA_JSON_KEY || k == UNISCHEMA_PICKLE_KEY) {
-                    let schema = metadata::schema_from_metadata(&bytes).map_err(|e| e.context(format_args!("{name}")))?;
+                    let schema =
+                        metadata::schema_from_metadata(&bytes).map_err(|e| e.context(format_args!("{name}")))?;
                     (schema, SchemaSource::Metadata)
                 } else {
                     let arrow = arrow_schema_of(&bytes).map_err(|e| e.context(format_args!("{name}")))?;
@@ -271,7 +276,11 @@ pub fn dataset_schema(url: &str, storage_options: &[(String, String)]) -> Result
 /// The dataset of `urls`: the one [`dataset_schema`] opened on this thread for the same URLs and
 /// options less than [`REUSE_WITHIN`] ago (taken, so it is reused once), else opened now; with a
 /// `cache`, always opened now (through the cache).
-pub fn open_shared(urls: &[String], storage_options: &[(String, String)], cache: Option<&CacheSettings>) -> Result<Arc<Dataset>> {
+pub fn open_shared(
+    urls: &[String],
+    storage_options: &[(String, String)],
+    cache: Option<&CacheSettings>,
+) -> Result<Arc<Dataset>> {
     if cache.is_some() {
         return Ok(Arc::new(Dataset::open_cached(urls, storage_options, cache)?));
     }
@@ -295,7 +304,15 @@ mod tests {
         for rel in ["part-00000-x.c000.snappy.parquet", "key=v/part-1.parquet", "a.parq", "part-00001"] {
             assert!(is_data_file(rel), "{rel}");
         }
-        for rel in ["_SUCCESS", "_common_metadata", ".part-0.parquet.crc", "_temporary/0/part-0.parquet", "x/.hidden/a.parquet", "notes.txt", "part-0.crc"] {
+        for rel in [
+            "_SUCCESS",
+            "_common_metadata",
+            ".part-0.parquet.crc",
+            "_temporary/0/part-0.parquet",
+            "x/.hidden/a.parquet",
+            "notes.txt",
+            "part-0.crc",
+        ] {
             assert!(!is_data_file(rel), "{rel}");
         }
     }

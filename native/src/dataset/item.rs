@@ -70,7 +70,13 @@ impl ReadSpec {
     }
 
     /// Filters and decodes the fetched columns of one item.
-    fn decode(&self, file: &DataFile, raw: RecordBatch, rows_seed: u64, stop: &AtomicBool) -> Result<Option<RecordBatch>> {
+    fn decode(
+        &self,
+        file: &DataFile,
+        raw: RecordBatch,
+        rows_seed: u64,
+        stop: &AtomicBool,
+    ) -> Result<Option<RecordBatch>> {
         let schema = &self.dataset.schema;
         let rows = raw.num_rows();
         let raw_column = |index: usize| -> Result<ArrayRef> {
@@ -88,7 +94,8 @@ impl ReadSpec {
         names.extend(self.filters.as_ref().map(|f| f.columns()).unwrap_or_default());
         for name in &names {
             let index = schema.fields().iter().position(|f| &f.name == name).expect("checked at open");
-            decoded.push((index, decode_column(schema, index, &raw_column(index)?, self.batch_mode, &mut budget, stop)?));
+            decoded
+                .push((index, decode_column(schema, index, &raw_column(index)?, self.batch_mode, &mut budget, stop)?));
         }
         let mask = self.row_mask(&decoded, rows)?;
         let kept = mask.as_ref().map_or(rows, |m| m.true_count());
@@ -109,7 +116,9 @@ impl ReadSpec {
                     let Column { field, array } = &decoded[at].1;
                     Column { field: Arc::clone(field), array: select(array)? }
                 }
-                None => decode_column(schema, index, &select(&raw_column(index)?)?, self.batch_mode, &mut budget, stop)?,
+                None => {
+                    decode_column(schema, index, &select(&raw_column(index)?)?, self.batch_mode, &mut budget, stop)?
+                }
             };
             columns.push(column);
         }
@@ -195,14 +204,20 @@ fn log_read(file: &DataFile, item: &Item, fetched: &Fetched, kept: usize, took: 
 
 /// Reads the stored columns `names` of the item's row group (or its part of the rows),
 /// verifying page checksums when asked.
-fn fetch(file: &DataFile, item: &Item, names: &[&str], verify_checksums: bool, fetched: &mut Fetched) -> Result<RecordBatch> {
+fn fetch(
+    file: &DataFile,
+    item: &Item,
+    names: &[&str],
+    verify_checksums: bool,
+    fetched: &mut Fetched,
+) -> Result<RecordBatch> {
     let footer = file.footer()?;
     let arrow_schema = footer.schema();
     let mut roots = Vec::with_capacity(names.len());
     for name in names {
-        let index = arrow_schema.index_of(name).map_err(|_| {
-            Error::metadata(format!("field '{name}' has no column in this file"))
-        })?;
+        let index = arrow_schema
+            .index_of(name)
+            .map_err(|_| Error::metadata(format!("field '{name}' has no column in this file")))?;
         roots.push(index);
     }
     let row_groups = footer.metadata().num_row_groups();
@@ -226,7 +241,8 @@ fn fetch(file: &DataFile, item: &Item, names: &[&str], verify_checksums: bool, f
         .with_batch_size(rows.max(1));
     if item.parts > 1 {
         let range = part_range(rows, item.part, item.parts);
-        let selection = vec![RowSelector::skip(range.start), RowSelector::select(range.len()), RowSelector::skip(rows - range.end)];
+        let selection =
+            vec![RowSelector::skip(range.start), RowSelector::select(range.len()), RowSelector::skip(rows - range.end)];
         builder = builder.with_row_selection(RowSelection::from(selection)).with_batch_size(range.len().max(1));
     }
     let stream = builder.build().map_err(read_error)?;

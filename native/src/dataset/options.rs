@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::predicate::{Filters, Predicate};
-use crate::storage::CacheSettings;
 use crate::error::{Error, Result};
+use crate::storage::CacheSettings;
 
 /// One URL or a list of them.
 #[derive(Debug, Clone, Deserialize)]

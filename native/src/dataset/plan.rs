@@ -54,7 +54,8 @@ impl Plan {
             shuffle(&mut row_groups, &mut SplitMix64::new(seed));
         }
         if let Some((cur, count)) = settings.shard {
-            row_groups = row_groups.into_iter().enumerate().filter(|(i, _)| *i as u64 % count == cur).map(|(_, g)| g).collect();
+            row_groups =
+                row_groups.into_iter().enumerate().filter(|(i, _)| *i as u64 % count == cur).map(|(_, g)| g).collect();
             if row_groups.is_empty() {
                 return Err(Error::no_data(format!(
                     "shard {cur} of {count} is empty: the dataset has {total} row groups after filtering; \
@@ -63,7 +64,9 @@ impl Plan {
             }
         }
         if row_groups.is_empty() {
-            return Err(Error::no_data("no row groups to read: the dataset is empty or every row group was filtered out"));
+            return Err(Error::no_data(
+                "no row groups to read: the dataset is empty or every row group was filtered out",
+            ));
         }
         let parts = u32::try_from(settings.row_drop_partitions)
             .map_err(|_| Error::value("shuffle_row_drop_partitions is too large"))?;
@@ -196,7 +199,14 @@ mod tests {
     }
 
     fn settings() -> PlanSettings {
-        PlanSettings { shard: None, shard_seed: None, row_drop_partitions: 1, shuffle: true, seed: Some(7), num_epochs: Some(2) }
+        PlanSettings {
+            shard: None,
+            shard_seed: None,
+            row_drop_partitions: 1,
+            shuffle: true,
+            seed: Some(7),
+            num_epochs: Some(2),
+        }
     }
 
     #[test]

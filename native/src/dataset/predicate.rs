@@ -16,13 +16,26 @@ use crate::error::{Error, Result};
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Predicate {
     /// The field's value is one of `values`.
-    InSet { field: String, values: Vec<Json> },
+    InSet {
+        field: String,
+        values: Vec<Json>,
+    },
     /// The field's (array) value holds at least one of `values`.
-    InIntersection { field: String, values: Vec<Json> },
+    InIntersection {
+        field: String,
+        values: Vec<Json>,
+    },
     InNegate(Box<Predicate>),
-    InReduce { predicates: Vec<Predicate>, op: ReduceOp },
+    InReduce {
+        predicates: Vec<Predicate>,
+        op: ReduceOp,
+    },
     /// Keeps the rows whose hashed field value falls in subset `subset_index` of `fractions`.
-    InPseudorandomSplit { field: String, fractions: Vec<f64>, subset_index: usize },
+    InPseudorandomSplit {
+        field: String,
+        fractions: Vec<f64>,
+        subset_index: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -229,7 +242,8 @@ mod tests {
         // Python: [i for i in range(30) if bucket(str(i)) < 0.3 * (sys.maxsize - 1)]
         let first: Vec<i32> = (0..30).filter(|i| in_split(&i.to_string(), &[0.3, 0.7], 0)).collect();
         assert_eq!(first, [0, 1, 3, 5, 6, 10, 13, 22, 25]);
-        let letters: Vec<&str> = ["a", "b", "c", "d", "e", "f", "g", "h"].into_iter().filter(|s| in_split(s, &[0.3, 0.7], 0)).collect();
+        let letters: Vec<&str> =
+            ["a", "b", "c", "d", "e", "f", "g", "h"].into_iter().filter(|s| in_split(s, &[0.3, 0.7], 0)).collect();
         assert_eq!(letters, ["e", "f", "h"]);
     }
 

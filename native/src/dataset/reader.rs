@@ -35,7 +35,8 @@ pub struct Reader {
 impl Reader {
     /// Opens the dataset and plans the read; decoding starts with the first `next()`.
     pub fn open(options: &ReaderOptions) -> Result<Reader> {
-        let dataset = discovery::open_shared(&options.dataset_url.list(), &options.storage_options(), options.cache()?.as_ref())?;
+        let dataset =
+            discovery::open_shared(&options.dataset_url.list(), &options.storage_options(), options.cache()?.as_ref())?;
         let schema = &dataset.schema;
         let output: Vec<usize> = match &options.schema_fields {
             None => (0..schema.fields().len()).collect(),
@@ -66,7 +67,8 @@ impl Reader {
 
         let skips = Arc::new(Skips::new(options.skip_unreadable_row_groups));
         skips.missing(&dataset.missing)?;
-        let kept: Vec<usize> = (0..dataset.files.len()).filter(|&i| may_hold_rows(&dataset, options, &dataset.files[i])).collect();
+        let kept: Vec<usize> =
+            (0..dataset.files.len()).filter(|&i| may_hold_rows(&dataset, options, &dataset.files[i])).collect();
         let (hinted, unhinted): (Vec<usize>, Vec<usize>) =
             kept.into_iter().partition(|&i| dataset.row_groups_hint.contains_key(&dataset.files[i].rel));
         let mut kept = skips.load_footers(&dataset, &unhinted)?;

@@ -21,14 +21,18 @@ pub fn write_common_metadata(root: &Location, schema: &Unischema) -> Result<()> 
             .buffered(CONCURRENCY)
             .try_collect(),
     )?;
-    let entries: Vec<(&str, &[u8])> = files.iter().zip(&footers).map(|((rel, _), f)| (rel.as_str(), f.as_slice())).collect();
-    let bytes = metadata::common_metadata(schema, &entries).map_err(|e| e.context(format_args!("dataset '{}'", root.url)))?;
+    let entries: Vec<(&str, &[u8])> =
+        files.iter().zip(&footers).map(|((rel, _), f)| (rel.as_str(), f.as_slice())).collect();
+    let bytes =
+        metadata::common_metadata(schema, &entries).map_err(|e| e.context(format_args!("dataset '{}'", root.url)))?;
     storage::write_atomically(&root.child(COMMON_METADATA), bytes)
 }
 
 /// The footer (last `footer length + 8` bytes) of the Parquet file at `file`.
 pub fn file_footer(file: &Location) -> Result<Vec<u8>> {
-    let size = storage::block_on(file.store.head(&file.path)).map_err(|e| Error::io(format!("reading '{}': {e}", file.url)))?.size;
+    let size = storage::block_on(file.store.head(&file.path))
+        .map_err(|e| Error::io(format!("reading '{}': {e}", file.url)))?
+        .size;
     storage::block_on(footer(file, "", size))
 }
 
@@ -44,7 +48,8 @@ async fn footer(root: &Location, rel: &str, size: u64) -> Result<Vec<u8>> {
     if size < 12 {
         return Err(Error::metadata(format!("file '{}' is too short to be Parquet ({size} bytes)", file.url)));
     }
-    let len = metadata::parquet_footer_len(&fetch(size - 8..size).await?).map_err(|e| e.context(format_args!("file '{}'", file.url)))?;
+    let len = metadata::parquet_footer_len(&fetch(size - 8..size).await?)
+        .map_err(|e| e.context(format_args!("file '{}'", file.url)))?;
     let start = size.checked_sub(len + 8).ok_or_else(|| {
         Error::metadata(format!("file '{}': footer length {len} exceeds the file size {size}", file.url))
     })?;

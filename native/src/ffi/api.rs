@@ -97,7 +97,9 @@ pub fn cache_check_marker(marker: &[u8], key: &str, present_json: &str) -> Resul
 pub fn storage_options(json: Option<&str>) -> Result<Vec<(String, String)>> {
     match json {
         None => Ok(Vec::new()),
-        Some(json) => Ok(parse_json::<std::collections::BTreeMap<String, String>>(json, "storage options")?.into_iter().collect()),
+        Some(json) => {
+            Ok(parse_json::<std::collections::BTreeMap<String, String>>(json, "storage options")?.into_iter().collect())
+        }
     }
 }
 
@@ -130,7 +132,7 @@ pub fn storage_data_files(url: &str, options: Option<&str>) -> Result<String> {
 /// The Unischema JSON inferred from an exported Arrow schema plus Hive partition keys (a JSON list).
 pub fn unischema_from_arrow(schema: &arrow::ffi::FFI_ArrowSchema, partition_keys_json: &str) -> Result<String> {
     let keys: Vec<String> = parse_json(partition_keys_json, "partition keys")?;
-    let schema = arrow::datatypes::Schema::try_from(schema)
-        .map_err(|e| Error::value(format!("not an Arrow schema: {e}")))?;
+    let schema =
+        arrow::datatypes::Schema::try_from(schema).map_err(|e| Error::value(format!("not an Arrow schema: {e}")))?;
     Ok(crate::schema::from_arrow::unischema_from_arrow(&schema, &keys)?.to_json())
 }

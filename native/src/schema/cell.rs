@@ -120,7 +120,10 @@ fn check_scalar(field: &Field, dtype: &str, shape: &[usize], data: &[u8]) -> Res
         SparkType::Long => 8,
         SparkType::String => {
             if parsed().is_none_or(|d| d.kind != Kind::Unicode) {
-                return Err(Error::value(format!("Expected a string value for field {}. Got type {dtype}", field.name)));
+                return Err(Error::value(format!(
+                    "Expected a string value for field {}. Got type {dtype}",
+                    field.name
+                )));
             }
             return Ok(());
         }

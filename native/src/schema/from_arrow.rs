@@ -19,7 +19,8 @@ pub const INFERRED_SCHEMA_NAME: &str = "inferred_schema";
 /// Infers a Unischema from `schema`, then adds each Hive partition key that is not a column
 /// as a `str` field.
 pub fn unischema_from_arrow(schema: &Schema, partition_keys: &[String]) -> Result<Unischema> {
-    let mut fields: Vec<Field> = schema.fields().iter().map(|f| field(f.name(), f.data_type(), f.is_nullable())).collect();
+    let mut fields: Vec<Field> =
+        schema.fields().iter().map(|f| field(f.name(), f.data_type(), f.is_nullable())).collect();
     for key in partition_keys {
         if fields.iter().all(|f| &f.name != key) {
             fields.push(field(key, &DataType::Utf8, false));
@@ -105,11 +106,7 @@ mod tests {
             ArrowField::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true),
             ArrowField::new("vec", DataType::List(Arc::new(ArrowField::new("item", DataType::Float32, true))), true),
             ArrowField::new("u", DataType::UInt32, false),
-            ArrowField::new(
-                "s",
-                DataType::Struct(vec![ArrowField::new("a", DataType::Int32, true)].into()),
-                true,
-            ),
+            ArrowField::new("s", DataType::Struct(vec![ArrowField::new("a", DataType::Int32, true)].into()), true),
         ]);
         let u = unischema_from_arrow(&schema, &["part".to_string(), "id".to_string()]).unwrap();
         let json: serde_json::Value = serde_json::from_str(&u.to_json()).unwrap();

@@ -88,7 +88,8 @@ impl fmt::Display for SparkType {
         match self {
             SparkType::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
             t => {
-                let name = SIMPLE.iter().find(|(_, _, s)| s == t).map(|(n, _, _)| *n).expect("every simple type is listed");
+                let name =
+                    SIMPLE.iter().find(|(_, _, s)| s == t).map(|(n, _, _)| *n).expect("every simple type is listed");
                 f.write_str(name)
             }
         }

@@ -152,7 +152,9 @@ impl TryFrom<FieldJson> for Field {
             .iter()
             .map(|d| d.map(usize::try_from).transpose())
             .collect::<Result<Vec<Option<usize>>, _>>()
-            .map_err(|_| format!("field '{}': shape {} has a negative dimension", f.name, serde_json::json!(f.shape)))?;
+            .map_err(|_| {
+                format!("field '{}': shape {} has a negative dimension", f.name, serde_json::json!(f.shape))
+            })?;
         Ok(Field { name: f.name, dtype: f.dtype, shape, nullable: f.nullable, codec: f.codec })
     }
 }

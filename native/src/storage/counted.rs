@@ -91,7 +91,12 @@ impl ObjectStore for Counted {
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         if !self.local {
-            return object_store::coalesce_ranges(ranges, |r| self.get_range(location, r), object_store::OBJECT_STORE_COALESCE_DEFAULT).await;
+            return object_store::coalesce_ranges(
+                ranges,
+                |r| self.get_range(location, r),
+                object_store::OBJECT_STORE_COALESCE_DEFAULT,
+            )
+            .await;
         }
         let out = self.inner.get_ranges(location, ranges).await?;
         self.stats.add(out.len() as u64, out.iter().map(|b| b.len() as u64).sum());

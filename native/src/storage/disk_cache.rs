@@ -21,8 +21,8 @@ use futures::lock::Mutex as AsyncMutex;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
-    Attributes, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    Attributes, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
 use sha2::{Digest, Sha256};
 
@@ -116,7 +116,8 @@ impl DiskCache {
         let n = FILLS.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{key}.{}.{n}.tmp", std::process::id()));
         let filled = self.write_object(location, meta, &tmp).await;
-        let renamed = filled.and_then(|file| std::fs::rename(&tmp, path).map(|()| file).map_err(|e| io_error("renaming", &tmp, e)));
+        let renamed = filled
+            .and_then(|file| std::fs::rename(&tmp, path).map(|()| file).map_err(|e| io_error("renaming", &tmp, e)));
         if renamed.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
@@ -293,8 +294,10 @@ mod tests {
     }
 
     fn cached_files(root: &FsPath) -> Vec<String> {
-        let mut names: Vec<String> =
-            std::fs::read_dir(root.join("cache")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(root.join("cache"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     }

@@ -22,7 +22,9 @@ use tokio::runtime::Runtime;
 
 pub use self::counted::IoStats;
 pub use self::disk_cache::CacheSettings;
-pub use self::options::{translate, StoreSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_TIMEOUT, DEFAULT_TIMEOUT};
+pub use self::options::{
+    translate, StoreSettings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_TIMEOUT, DEFAULT_TIMEOUT,
+};
 pub use self::upload::Upload;
 pub use self::url::{canonical, existing_dir_url, normalize_dir_url, Family};
 use crate::error::{Error, Result};

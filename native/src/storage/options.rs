@@ -21,9 +21,20 @@ pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// fsspec options that tune fsspec's own caching or listing: accepted and ignored.
 const FSSPEC_ONLY: &[&str] = &[
-    "default_block_size", "default_fill_cache", "default_cache_type", "use_listings_cache",
-    "listings_expiry_time", "max_paths", "skip_instance_cache", "asynchronous", "loop",
-    "version_aware", "cache_regions", "max_concurrency", "block_size", "consistency",
+    "default_block_size",
+    "default_fill_cache",
+    "default_cache_type",
+    "use_listings_cache",
+    "listings_expiry_time",
+    "max_paths",
+    "skip_instance_cache",
+    "asynchronous",
+    "loop",
+    "version_aware",
+    "cache_regions",
+    "max_concurrency",
+    "block_size",
+    "consistency",
 ];
 
 /// Settings of one store: object_store `(key, value)` pairs (or Hadoop keys for HDFS), and retries.
@@ -37,7 +48,11 @@ pub struct StoreSettings {
 pub fn translate(family: Family, options: &[(String, String)]) -> Result<StoreSettings> {
     let mut config: Vec<(String, String)> = Vec::new();
     let mut retry = RetryConfig {
-        backoff: BackoffConfig { init_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(5), base: 2.0 },
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        },
         max_retries: DEFAULT_MAX_RETRIES,
         retry_timeout: DEFAULT_RETRY_TIMEOUT,
     };
@@ -244,8 +259,14 @@ mod tests {
     fn s3fs_names_become_object_store_keys() {
         let s = translate(
             Family::S3,
-            &opts(&[("key", "AK"), ("secret", "SK"), ("token", "T"), ("client_kwargs.endpoint_url", "http://127.0.0.1:9"),
-                ("region_name", "eu-west-1"), ("anon", "false")]),
+            &opts(&[
+                ("key", "AK"),
+                ("secret", "SK"),
+                ("token", "T"),
+                ("client_kwargs.endpoint_url", "http://127.0.0.1:9"),
+                ("region_name", "eu-west-1"),
+                ("anon", "false"),
+            ]),
         )
         .unwrap();
         assert_eq!(get(&s, "aws_access_key_id"), Some("AK"));
@@ -290,7 +311,8 @@ mod tests {
         let s = translate(Family::Http, &[]).unwrap();
         assert_eq!(s.retry.max_retries, DEFAULT_MAX_RETRIES);
         assert_eq!(s.retry.retry_timeout, DEFAULT_RETRY_TIMEOUT);
-        let s = translate(Family::Http, &opts(&[("max_retries", "0"), ("retry_timeout", "2.5"), ("timeout", "500ms")])).unwrap();
+        let s = translate(Family::Http, &opts(&[("max_retries", "0"), ("retry_timeout", "2.5"), ("timeout", "500ms")]))
+            .unwrap();
         assert_eq!(s.retry.max_retries, 0);
         assert_eq!(s.retry.retry_timeout, Duration::from_millis(2500));
         assert_eq!(get(&s, "timeout"), Some("500ms"));

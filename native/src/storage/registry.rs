@@ -20,7 +20,11 @@ use crate::error::{Error, Result};
 type Stores = HashMap<String, Arc<dyn ObjectStore>>;
 
 /// The store serving `url` (canonical, of `family`) and the path of `url` inside it.
-pub(super) fn store_for(family: Family, url: &Url, options: &[(String, String)]) -> Result<(Arc<dyn ObjectStore>, Path)> {
+pub(super) fn store_for(
+    family: Family,
+    url: &Url,
+    options: &[(String, String)],
+) -> Result<(Arc<dyn ObjectStore>, Path)> {
     let path = path_in_store(family, url)?;
     let mut settings = translate(family, options)?;
     if url.scheme() == "http" && !settings.config.iter().any(|(k, _)| k == "allow_http") {
@@ -73,8 +77,12 @@ fn build(family: Family, url: &Url, authority: &str, settings: StoreSettings) ->
     Ok(match family {
         Family::Local => Arc::new(LocalFileSystem::new()),
         Family::S3 => configured!(AmazonS3Builder::from_env(), object_store::aws::AmazonS3ConfigKey, settings, url),
-        Family::Gcs => configured!(GoogleCloudStorageBuilder::from_env(), object_store::gcp::GoogleConfigKey, settings, url),
-        Family::Azure => configured!(MicrosoftAzureBuilder::from_env(), object_store::azure::AzureConfigKey, settings, url),
+        Family::Gcs => {
+            configured!(GoogleCloudStorageBuilder::from_env(), object_store::gcp::GoogleConfigKey, settings, url)
+        }
+        Family::Azure => {
+            configured!(MicrosoftAzureBuilder::from_env(), object_store::azure::AzureConfigKey, settings, url)
+        }
         Family::Http => configured!(HttpBuilder::new(), ClientConfigKey, settings, authority),
         Family::Hdfs => {
             let store = HdfsObjectStoreBuilder::new()

@@ -56,7 +56,8 @@ pub fn canonical(url: &str) -> Result<(Family, Url)> {
     if scheme != parsed.scheme() {
         // `Url::set_scheme` refuses some special/non-special switches: rebuild the text instead.
         let rest = &url[url.find(':').expect("a parsed URL has a scheme")..];
-        parsed = Url::parse(&format!("{scheme}{rest}")).map_err(|e| Error::value(format!("invalid dataset URL '{url}': {e}")))?;
+        parsed = Url::parse(&format!("{scheme}{rest}"))
+            .map_err(|e| Error::value(format!("invalid dataset URL '{url}': {e}")))?;
     }
     if family != Family::Hdfs && parsed.host_str().is_none_or(str::is_empty) {
         return Err(Error::value(format!("dataset URL '{url}' has no bucket, container or host")));

@@ -45,7 +45,11 @@ pub fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(p.exists(), "this test needs the project venv ({}) or PETASTORM_PYTHON set to a Python with NumPy and pyarrow", p.display());
+    assert!(
+        p.exists(),
+        "this test needs the project venv ({}) or PETASTORM_PYTHON set to a Python with NumPy and pyarrow",
+        p.display()
+    );
     p
 }
 

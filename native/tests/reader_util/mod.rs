@@ -141,7 +141,10 @@ pub fn write_metadata(dir: &Path, schema: &Unischema) {
             } else if path.extension().is_some_and(|e| e == "parquet") {
                 let bytes = std::fs::read(&path).unwrap();
                 let len = parquet_footer_len(&bytes[bytes.len() - 8..]).unwrap() as usize;
-                out.push((path.strip_prefix(root).unwrap().display().to_string(), bytes[bytes.len() - len - 8..].to_vec()));
+                out.push((
+                    path.strip_prefix(root).unwrap().display().to_string(),
+                    bytes[bytes.len() - len - 8..].to_vec(),
+                ));
             }
         }
     }
@@ -194,15 +197,14 @@ pub fn synthetic_dataset(tag: &str) -> PathBuf {
             let n = GROUPS * ROWS;
             let ids: Vec<i64> = (id..id + n as i64).collect();
             id += n as i64;
-            let cell = |name: &str, dtype: &str, shape: &[usize], data: &[u8]| encode(&schema, name, dtype, shape, data);
+            let cell =
+                |name: &str, dtype: &str, shape: &[usize], data: &[u8]| encode(&schema, name, dtype, shape, data);
             let matrix: Vec<Vec<u8>> =
                 ids.iter().map(|&i| cell("matrix", "<f4", &[4, 3], &f32_bytes(matrix_value(i)))).collect();
             let var: Vec<Vec<u8>> =
                 ids.iter().map(|&i| cell("var", "|u1", &[var_rows(i), 2], &vec![i as u8; var_rows(i) * 2])).collect();
-            let names: Vec<Vec<u8>> = ids
-                .iter()
-                .map(|&i| cell("names", "<U4", &[2], &ucs4(&[&format!("a{}", i % 100), "b"], 4)))
-                .collect();
+            let names: Vec<Vec<u8>> =
+                ids.iter().map(|&i| cell("names", "<U4", &[2], &ucs4(&[&format!("a{}", i % 100), "b"], 4))).collect();
             let emb: Vec<Option<Vec<u8>>> = ids
                 .iter()
                 .map(|&i| (!emb_is_null(i)).then(|| cell("emb", "<f4", &[3], &f32_bytes([i as f32; 3]))))
@@ -210,7 +212,11 @@ pub fn synthetic_dataset(tag: &str) -> PathBuf {
             let binary = |v: &[Vec<u8>]| Arc::new(BinaryArray::from_iter_values(v.iter())) as ArrayRef;
             let columns: Vec<(&str, ArrayRef, bool)> = vec![
                 ("id", Arc::new(Int64Array::from(ids.clone())), false),
-                ("id8", Arc::new(arrow::array::Int16Array::from_iter_values(ids.iter().map(|i| (i % 200) as i16))), false),
+                (
+                    "id8",
+                    Arc::new(arrow::array::Int16Array::from_iter_values(ids.iter().map(|i| (i % 200) as i16))),
+                    false,
+                ),
                 ("label", Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("L{}", i % 4)))), false),
                 ("matrix", binary(&matrix), false),
                 ("var", binary(&var), false),
@@ -220,7 +226,8 @@ pub fn synthetic_dataset(tag: &str) -> PathBuf {
             let fields: Vec<ArrowField> =
                 columns.iter().map(|(n, a, nullable)| ArrowField::new(*n, a.data_type().clone(), *nullable)).collect();
             let batch =
-                RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a, _)| a).collect()).unwrap();
+                RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a, _)| a).collect())
+                    .unwrap();
             write_parquet(&dir, &format!("part=p{p}/file{f}.parquet"), &batch, ROWS);
         }
     }

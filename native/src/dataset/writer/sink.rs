@@ -43,7 +43,8 @@ impl Sink {
         let (_, parsed) = storage::canonical(url)?;
         let path = parsed.to_file_path().map_err(|()| Error::value(format!("'{url}' is not a local path")))?;
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("cannot create '{}': {e}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create '{}': {e}", parent.display())))?;
         }
         Sink::file(&path)
     }

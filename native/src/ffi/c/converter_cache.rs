@@ -3,8 +3,8 @@
 
 use std::ffi::c_char;
 
-use super::{out_arg, slice_arg, status, str_arg, write_bytes};
 use super::opt_str_arg;
+use super::{out_arg, slice_arg, status, str_arg, write_bytes};
 use crate::dataset::{converter_cache, converter_dir};
 use crate::ffi::api;
 

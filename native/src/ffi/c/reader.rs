@@ -7,11 +7,11 @@ use arrow::array::{Array, StructArray};
 use arrow::ffi::{to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 
 use super::{opt_str_arg, out_arg, status, str_arg, write_bytes};
-use crate::ffi::api;
 use crate::dataset::discovery::dataset_schema;
 use crate::dataset::options::ReaderOptions;
 use crate::dataset::reader::Reader;
 use crate::error::{Error, Result};
+use crate::ffi::api;
 
 /// The reader behind a handle.
 ///

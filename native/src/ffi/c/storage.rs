@@ -12,7 +12,11 @@ use crate::storage;
 /// # Safety
 /// `url` is a NUL-terminated string; `out`/`out_len` are valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn pst_storage_normalize_dir_url(url: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+pub unsafe extern "C" fn pst_storage_normalize_dir_url(
+    url: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
     status(|| write_bytes(out, out_len, storage::normalize_dir_url(str_arg(url, "url")?)))
 }
 
@@ -22,7 +26,11 @@ pub unsafe extern "C" fn pst_storage_normalize_dir_url(url: *const c_char, out: 
 /// # Safety
 /// `url` is a NUL-terminated string; `out`/`out_len` are valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn pst_storage_existing_dir_url(url: *const c_char, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+pub unsafe extern "C" fn pst_storage_existing_dir_url(
+    url: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
     status(|| write_bytes(out, out_len, storage::existing_dir_url(str_arg(url, "url")?)?))
 }
 
@@ -31,7 +39,11 @@ pub unsafe extern "C" fn pst_storage_existing_dir_url(url: *const c_char, out: *
 /// # Safety
 /// `url` is a NUL-terminated string, `options_json` NULL or one; `out_deleted` is valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn pst_storage_delete(url: *const c_char, options_json: *const c_char, out_deleted: *mut i32) -> i32 {
+pub unsafe extern "C" fn pst_storage_delete(
+    url: *const c_char,
+    options_json: *const c_char,
+    out_deleted: *mut i32,
+) -> i32 {
     status(|| {
         let deleted = api::storage_delete(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?;
         *out_arg(out_deleted, "out_deleted")? = i32::from(deleted);
@@ -106,5 +118,11 @@ pub unsafe extern "C" fn pst_storage_footer(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
-    status(|| write_bytes(out, out_len, api::storage_footer(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?))
+    status(|| {
+        write_bytes(
+            out,
+            out_len,
+            api::storage_footer(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?,
+        )
+    })
 }

@@ -222,7 +222,9 @@ pub unsafe extern "C" fn pst_dataset_part_url(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
-    status(|| write_bytes(out, out_len, commit::part_url(str_arg(url, "url")?, str_arg(job, "job")?, partition, attempt)?))
+    status(|| {
+        write_bytes(out, out_len, commit::part_url(str_arg(url, "url")?, str_arg(job, "job")?, partition, attempt)?)
+    })
 }
 
 /// Commits job `job`: moves its parts (`[[partition, URL], ...]` JSON) into place and creates `_SUCCESS`.

@@ -91,6 +91,9 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_isConverterDirName<'l>(
 }
 
 #[no_mangle]
-pub extern "system" fn Java_petastorm_jni_NativeLib_converterMarkerName<'l>(mut env: JNIEnv<'l>, _: JClass<'l>) -> jstring {
+pub extern "system" fn Java_petastorm_jni_NativeLib_converterMarkerName<'l>(
+    mut env: JNIEnv<'l>,
+    _: JClass<'l>,
+) -> jstring {
     call_string(&mut env, |_| Ok(converter_cache::MARKER.to_string()))
 }
