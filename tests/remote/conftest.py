@@ -34,7 +34,8 @@ def http_server():
 
 @pytest.fixture(scope='session')
 def hdfs_cluster(tmp_path_factory):
-    """``HdfsCluster`` (``.url`` = ``hdfs://127.0.0.1:PORT``), one DataNode; built with Maven once."""
+    """``HdfsCluster`` (``.url`` = ``hdfs://127.0.0.1:PORT``), one DataNode; built with Maven once (up to
+    300 s to start: a loaded 2-core machine is slow to start a NameNode and a DataNode)."""
     cluster = HdfsCluster(tmp_path_factory.mktemp('hdfs'))
     yield cluster
     cluster.stop()

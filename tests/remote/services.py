@@ -266,7 +266,7 @@ class HdfsCluster:
 
     READY = 'HDFS_READY '
 
-    def __init__(self, base_dir, timeout=120):
+    def __init__(self, base_dir, timeout=300):
         base_dir = Path(base_dir)
         base_dir.mkdir(parents=True, exist_ok=True)
         self.log = base_dir / 'launcher.log'
