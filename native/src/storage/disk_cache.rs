@@ -20,10 +20,7 @@ use bytes::Bytes;
 use futures::lock::Mutex as AsyncMutex;
 use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
-use object_store::{
-    Attributes, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
-    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
-};
+use object_store::{Attributes, GetOptions, GetRange, GetResult, GetResultPayload, ObjectMeta, ObjectStore, Result};
 use sha2::{Digest, Sha256};
 
 use super::counted::IoStats;
@@ -209,16 +206,7 @@ impl fmt::Display for DiskCache {
     }
 }
 
-#[async_trait::async_trait]
-impl ObjectStore for DiskCache {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
+wrapping_store!(DiskCache {
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         if options.head {
             return self.inner.get_opts(location, options).await;
@@ -240,10 +228,6 @@ impl ObjectStore for DiskCache {
         self.meta(location).await
     }
 
-    async fn delete(&self, location: &Path) -> Result<()> {
-        self.inner.delete(location).await
-    }
-
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         let metas = Arc::clone(&self.metas);
         self.inner
@@ -255,19 +239,7 @@ impl ObjectStore for DiskCache {
             })
             .boxed()
     }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy(&self, from: &Path, to: &Path) -> Result<()> {
-        self.inner.copy(from, to).await
-    }
-
-    async fn copy_if_not_exists(&self, from: &Path, to: &Path) -> Result<()> {
-        self.inner.copy_if_not_exists(from, to).await
-    }
-}
+});
 
 #[cfg(test)]
 mod tests {

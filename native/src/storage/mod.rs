@@ -5,6 +5,8 @@
 //! Stores are built once per (scheme, authority, options) and shared by every reader of the
 //! process; the cache and the tokio runtime that drives their I/O are rebuilt after a `fork()`.
 
+#[macro_use]
+mod wrapper;
 mod counted;
 mod disk_cache;
 mod options;
