@@ -1,13 +1,13 @@
 """Files on any store the native storage layer reaches (``file://``, ``s3://``/``s3a://``, ``gs://``,
 ``az://``/``abfs(s)://``, ``http(s)://``, ``hdfs://``/``viewfs://``, ``dbfs:/``): the URL rules,
-``storage_options`` in the form the C ABI takes, and delete/read/write/list without Spark.
+``storage_options`` in the form the C ABI takes, and delete/read/list and the commit protocol without Spark.
 The rules themselves live in Rust (``native/src/storage``); this module only converts."""
 import json
 import os
 import shutil
 import tempfile
 import weakref
-from ctypes import byref, c_int32, c_size_t, c_void_p
+from ctypes import byref, c_int32, c_size_t, c_uint64, c_void_p
 from urllib.parse import urlparse
 
 from petastorm import _native
@@ -59,12 +59,6 @@ def delete(url, storage_options=None):
     return bool(deleted.value)
 
 
-def write_atomically(url, data, storage_options=None):
-    """Writes ``data`` to ``url`` so that readers see the old content or the new, never a part."""
-    data = bytes(data)
-    _native._call('storage_write', _native._c_str(url), options_json(storage_options), data, len(data))
-
-
 def read(url, storage_options=None):
     """The bytes at ``url``, or ``None`` when nothing is there."""
     found, out, n = c_int32(), c_void_p(), c_size_t()
@@ -112,20 +106,13 @@ def abort(url, job, storage_options=None):
 
 
 def write_common_metadata(schema_handle, url, storage_options=None):
-    """Writes ``_common_metadata`` of the dataset at ``url`` (atomically) from its files' footers."""
+    """Writes ``_common_metadata`` of the dataset at ``url`` (atomically) from its files' footers; returns
+    the number of data files it describes."""
+    files = c_uint64()
     with schema_handle.using() as ptr:
-        _native._call('dataset_write_metadata', ptr, _native._c_str(url), options_json(storage_options))
-
-
-def _dataset_path(url):
-    """The path inside a user-given file system for a dataset URL: ``bucket/key`` for object stores
-    (as pyarrow and fsspec name them), the path for ``file``/``hdfs``, the string itself without a scheme."""
-    parsed = urlparse(url)
-    if not parsed.scheme or len(parsed.scheme) == 1:
-        return url
-    if parsed.scheme in ('file', 'hdfs', 'viewfs'):
-        return parsed.path
-    return parsed.netloc + parsed.path
+        _native._call('dataset_write_metadata', ptr, _native._c_str(url), options_json(storage_options),
+                      byref(files))
+    return files.value
 
 
 class Mirror(object):
@@ -150,7 +137,9 @@ class Mirror(object):
 
     def _copy(self, filesystem, url, index):
         import pyarrow.fs as pafs
-        source = _dataset_path(url)
+        from petastorm.fs_utils import get_dataset_path
+        parsed = urlparse(url)
+        source = get_dataset_path(parsed) if len(parsed.scheme) > 1 else url
         target = os.path.join(self.root, str(index))
         info = filesystem.get_file_info(source)
         if info.type == pafs.FileType.NotFound:

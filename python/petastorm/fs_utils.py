@@ -7,12 +7,12 @@ from urllib.parse import urlparse
 from petastorm import _storage
 from petastorm._ignored import warn_ignored
 
-_BUCKET_SCHEMES = ('s3', 's3a', 's3n', 'gs', 'gcs')
+_BUCKET_SCHEMES = ('s3', 's3a', 's3n', 'gs', 'gcs', 'az', 'abfs', 'abfss', 'adl', 'azure')
 
 
 def get_dataset_path(parsed_url):
-    """The path of a parsed URL as ``pyarrow.fs`` expects it: ``bucket/key`` for object stores, the
-    URL's path otherwise."""
+    """The path of a parsed URL as ``pyarrow.fs`` and fsspec expect it: ``bucket/key`` (``container/path``)
+    for object stores, the URL's path otherwise."""
     if parsed_url.scheme.lower() in _BUCKET_SCHEMES:
         return parsed_url.netloc + parsed_url.path
     return parsed_url.path

@@ -13,8 +13,9 @@ use crate::storage::{self, Location};
 /// How many footers are fetched at once.
 const CONCURRENCY: usize = 16;
 
-/// Writes `<root>/_common_metadata` for the data files under `root` and `schema`.
-pub fn write_common_metadata(root: &Location, schema: &Unischema) -> Result<()> {
+/// Writes `<root>/_common_metadata` for the data files under `root` and `schema`; returns how
+/// many data files it describes.
+pub fn write_common_metadata(root: &Location, schema: &Unischema) -> Result<usize> {
     let files = data_file_sizes(root)?;
     let footers: Vec<Vec<u8>> = storage::block_on(
         futures::stream::iter(files.iter().map(|(rel, size)| footer(root, rel, *size)))
@@ -25,7 +26,8 @@ pub fn write_common_metadata(root: &Location, schema: &Unischema) -> Result<()> 
         files.iter().zip(&footers).map(|((rel, _), f)| (rel.as_str(), f.as_slice())).collect();
     let bytes =
         metadata::common_metadata(schema, &entries).map_err(|e| e.context(format_args!("dataset '{}'", root.url)))?;
-    storage::write_atomically(&root.child(COMMON_METADATA), bytes)
+    storage::write_atomically(&root.child(COMMON_METADATA), bytes)?;
+    Ok(files.len())
 }
 
 /// The footer (last `footer length + 8` bytes) of the Parquet file at `file`.

@@ -108,11 +108,6 @@ pub fn storage_delete(url: &str, options: Option<&str>) -> Result<bool> {
     storage::delete_recursive(&storage::open(url, &storage_options(options)?)?)
 }
 
-/// Writes `data` to `url` atomically (see [`storage::write_atomically`]).
-pub fn storage_write(url: &str, options: Option<&str>, data: &[u8]) -> Result<()> {
-    storage::write_atomically(&storage::open(url, &storage_options(options)?)?, data.to_vec())
-}
-
 /// The bytes at `url`, or `None` when nothing is there.
 pub fn storage_read(url: &str, options: Option<&str>) -> Result<Option<Vec<u8>>> {
     storage::read_optional(&storage::open(url, &storage_options(options)?)?)

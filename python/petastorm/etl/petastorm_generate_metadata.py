@@ -54,11 +54,10 @@ def generate_petastorm_metadata(spark, dataset_url, unischema_class=None, use_su
         with materialize_dataset(spark, dataset_url, schema):
             pass
         return None
-    files = _storage.data_files(dataset_url)
-    if not files:
-        raise PetastormMetadataGenerationError('no Parquet data files under {}'.format(dataset_url))
-    _storage.write_common_metadata(schema._native(), dataset_url)
-    return len(files)
+    try:
+        return _storage.write_common_metadata(schema._native(), dataset_url)
+    except PetastormMetadataError as e:
+        raise PetastormMetadataGenerationError('{}: {}'.format(dataset_url, e)) from e
 
 
 def _main(argv):

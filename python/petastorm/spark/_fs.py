@@ -60,14 +60,6 @@ class HadoopFs(object):
         root = self._path(dir_url)
         return list_data_files(self._fs(root), root)
 
-    def list_dirs(self, dir_url):
-        """Names of the sub-directories of ``dir_url`` (``[]`` when it does not exist)."""
-        root = self._path(dir_url)
-        fs = self._fs(root)
-        if not fs.exists(root):
-            return []
-        return [st.getPath().getName() for st in fs.listStatus(root) if st.isDirectory()]
-
     def glob(self, pattern):
         """URLs (as the FileSystem names them) of the paths matching a glob pattern URL."""
         path = self._path(pattern)

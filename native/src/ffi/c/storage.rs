@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use super::{opt_str_arg, out_arg, slice_arg, status, str_arg, write_bytes};
+use super::{opt_str_arg, out_arg, status, str_arg, write_bytes};
 use crate::ffi::api;
 use crate::storage;
 
@@ -48,23 +48,6 @@ pub unsafe extern "C" fn pst_storage_delete(
         let deleted = api::storage_delete(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?)?;
         *out_arg(out_deleted, "out_deleted")? = i32::from(deleted);
         Ok(())
-    })
-}
-
-/// Writes `data_len` bytes to `url` atomically (readers see the old object or the new one).
-///
-/// # Safety
-/// `url` is a NUL-terminated string, `options_json` NULL or one; `data` holds `data_len` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn pst_storage_write(
-    url: *const c_char,
-    options_json: *const c_char,
-    data: *const u8,
-    data_len: usize,
-) -> i32 {
-    status(|| {
-        let data = slice_arg(data, data_len, "data")?;
-        api::storage_write(str_arg(url, "url")?, opt_str_arg(options_json, "options_json")?, data)
     })
 }
 

@@ -254,15 +254,22 @@ pub unsafe extern "C" fn pst_dataset_abort(url: *const c_char, options_json: *co
     status(|| commit::abort(&root_arg(url, options_json)?, str_arg(job, "job")?))
 }
 
-/// Writes `_common_metadata` (atomically) for the data files under `url` and the schema.
+/// Writes `_common_metadata` (atomically) for the data files under `url` and the schema;
+/// `*out_files` is the number of data files described.
 ///
 /// # Safety
-/// `schema` is a live handle; `url` is a NUL-terminated string, `options_json` NULL or one.
+/// `schema` is a live handle; `url` is a NUL-terminated string, `options_json` NULL or one;
+/// `out_files` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn pst_dataset_write_metadata(
     schema: *const c_void,
     url: *const c_char,
     options_json: *const c_char,
+    out_files: *mut u64,
 ) -> i32 {
-    status(|| summary::write_common_metadata(&root_arg(url, options_json)?, schema_arg(schema)?))
+    status(|| {
+        let files = summary::write_common_metadata(&root_arg(url, options_json)?, schema_arg(schema)?)?;
+        *out_arg(out_files, "out_files")? = files as u64;
+        Ok(())
+    })
 }
