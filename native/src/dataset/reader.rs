@@ -55,6 +55,10 @@ impl Reader {
         if let Some(p) = &options.predicate {
             p.check()?;
         }
+        if let Some(ngram) = &options.ngram {
+            let index = index_of(schema, &ngram.timestamp_field).map_err(|e| e.context("ngram"))?;
+            ngram.check_field(&schema.fields()[index], output.contains(&index))?;
+        }
         let mut read_fields: BTreeSet<String> = options.predicate.as_ref().map(|p| p.fields()).unwrap_or_default();
         read_fields.extend(options.filters.as_ref().map(|f| f.columns()).unwrap_or_default());
         let mut extra = Vec::new();
@@ -99,6 +103,7 @@ impl Reader {
             filters: options.filters.clone(),
             batch_mode: options.batch_mode,
             shuffle_rows: options.shuffle_rows,
+            ngram: options.ngram.clone(),
             verify_page_checksums: options.verify_page_checksums,
             decode_memory_limit: options.decode_memory_limit,
             skips: Arc::clone(&skips),
