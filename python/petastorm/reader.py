@@ -19,6 +19,7 @@ import numpy as np
 from petastorm import _arrow, _native, _storage
 from petastorm._ignored import warn_ignored
 from petastorm._schema_json import field_from_json
+from petastorm.ngram import NGram
 from petastorm.predicates import PredicateBase
 from petastorm.transform import transform_schema
 from petastorm.unischema import Unischema, UnischemaField
@@ -196,6 +197,14 @@ def _check_options(reader_pool_type, workers_count, cache_type, cache_location, 
             raise ValueError('cur_shard must be in [0, shard_count), got {} of {}'.format(cur_shard, shard_count))
 
 
+def _check_ngram(ngram, batched, shuffle_row_drop_partitions):
+    if batched:
+        raise NotImplementedError('ngrams are not supported by ArrowReaderWorker')
+    if not ngram.timestamp_overlap and shuffle_row_drop_partitions > 1:
+        raise NotImplementedError('Using timestamp_overlap=False is not implemented with'
+                                  ' shuffle_options.shuffle_row_drop_partitions > 1')
+
+
 def _json_filter_value(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -310,8 +319,9 @@ class Reader(object):
         self.is_batched_reader = bool(batched)
         self.ngram = None
         self.num_epochs = num_epochs
-        if type(schema_fields).__name__ == 'NGram':
-            raise NotImplementedError('NGram schema_fields are not supported by this petastorm')
+        if isinstance(schema_fields, NGram):
+            _check_ngram(schema_fields, batched, shuffle_row_drop_partitions)
+            self.ngram = schema_fields
         _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
                        shard_count)
         self._cache_location = os.fspath(cache_location) if cache_type == LOCAL_DISK_CACHE else None
@@ -333,6 +343,8 @@ class Reader(object):
         storage_options = _storage.flatten_options(storage_options)
         first_url = urls[0] if isinstance(urls, list) else urls
         stored_schema = _schema_from_json(_native.dataset_schema(first_url, storage_options))
+        if self.ngram is not None:
+            schema_fields = self.ngram._read_fields(stored_schema)
         view = stored_schema if schema_fields is None else _schema_view(stored_schema, schema_fields)
 
         native_predicate = predicate._to_native() if predicate is not None else None
@@ -351,6 +363,12 @@ class Reader(object):
                  and n not in view.fields]
         self._read_fields = dict(view.fields)
         self._read_fields.update((n, stored_schema.fields[n]) for n in extra)
+        if self.ngram is not None:
+            if self._py_predicate is not None:
+                raise NotImplementedError('NGram readers take native predicates only (in_set, in_intersection, '
+                                          'in_negate, in_reduce, in_pseudorandom_split), not in_lambda')
+            timestamp = self.ngram._native_options()['timestamp_field']
+            self._read_fields.setdefault(timestamp, stored_schema.fields[timestamp])
         self._predicate_fields = [n for n in stored_schema.fields if n in set(predicate_fields)]
         self._transform_spec = transform_spec
         self._transform_func = transform_spec.func if transform_spec is not None else None
@@ -381,6 +399,7 @@ class Reader(object):
             'cache_type': cache_type or NULL_CACHE,
             'cache_location': self._cache_location,
             'cache_size_limit': None if cache_size_limit is None else int(cache_size_limit),
+            'ngram': self.ngram._native_options() if self.ngram is not None else None,
         }
         self._handle = _native.ReaderHandle(options)
 
@@ -427,7 +446,7 @@ class Reader(object):
             n, columns = self._next_chunk_columns()
             if self.is_batched_reader:
                 return self._make(columns)
-            self._rows = map(self._make, zip(*columns))
+            self._rows = map(self._make, zip(*columns)) if self.ngram is None else iter(columns)
             try:
                 return next(self._rows)
             except StopIteration:
@@ -453,12 +472,16 @@ class Reader(object):
             self._diagnostics['batches_read'] += 1
             self._diagnostics['rows_read'] += batch.num_rows
             n, columns = self._convert(batch)
+            if n and self.ngram is not None:
+                columns = self.ngram._windows(self.schema, dict(zip(self._out_names, columns)), batch)
             if n:
                 return n, columns
 
     def _iter_chunks(self):
         """Yields ``(rows, [column per output field])`` for whole batches (used by the framework
         adapters); rows already taken out of the current batch by ``next()`` are not repeated."""
+        if self.ngram is not None:
+            raise NotImplementedError('an NGram reader yields windows, not column batches: iterate the reader')
         leftover = list(self._rows)
         self._rows = iter(())
         if leftover:
