@@ -19,7 +19,7 @@ from petastorm.unischema import UnischemaField, match_unischema_fields
 _STARTS_COLUMN = '__petastorm_ngram_starts'
 
 
-class NGram(object):
+class NGram:
     """Windows of rows: ``fields`` maps each offset (an int) to the fields (``UnischemaField`` objects or
     regular expressions matching whole names) returned at that position of the window. The window spans
     every offset from the smallest key to the largest (``{-1: [...], 1: [...]}`` has length 3; position 0
@@ -43,11 +43,12 @@ class NGram(object):
             raise ValueError('Fields must be set and must be a dictionary.')
         for key, value in fields.items():
             if not isinstance(value, list):
-                raise ValueError('Each field value must be a list of unischema fields/regular expression(s)')
+                raise ValueError('Each field value must be a list of '  # noqa: TRY004 (upstream's ValueError)
+                                 'unischema fields/regular expression(s)')
             if not all(isinstance(f, (UnischemaField, str)) for f in value):
                 raise ValueError('All field values must be of type UnischemaField/regular expression')
             if isinstance(key, bool) or not isinstance(key, numbers.Integral):
-                raise ValueError('Each key of fields must be an integer offset, got {!r}'.format(key))
+                raise ValueError(f'Each key of fields must be an integer offset, got {key!r}')  # noqa: TRY004
         if not fields:
             raise ValueError('Fields must be set and must be a dictionary.')
         if delta_threshold is None or not isinstance(delta_threshold, numbers.Number):

@@ -1,13 +1,13 @@
 """NGram windows read with make_reader from a dataset written by Spark (8 files, half of them with their
-timestamps descending), compared with a brute-force
-reference of upstream's rule computed from the row groups as pyarrow reads them."""
+timestamps descending), compared with a brute-force reference of upstream's rule computed from the row
+groups as pyarrow reads them."""
 import glob
 import os
+from itertools import pairwise
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from _reader_helpers import time_limit, url_of  # noqa: F401
 from petastorm import make_batch_reader, make_reader
 from petastorm.ngram import NGram
@@ -30,15 +30,15 @@ def _timestamps():
 def _row_maker(ts):
     def make_row(i):
         import numpy as np
-        return {'id': np.int32(i), 'ts': np.int64(ts[i]), 'sensor': 'sensor_{}'.format(i),
+        return {'id': np.int32(i), 'ts': np.int64(ts[i]), 'sensor': f'sensor_{i}',
                 'vec': np.arange(3, dtype=np.float32) + i}
     return make_row
 
 
 def _schema():
-    from pyspark.sql.types import IntegerType, LongType, StringType
     from petastorm.codecs import NdarrayCodec, ScalarCodec
     from petastorm.unischema import Unischema, UnischemaField
+    from pyspark.sql.types import IntegerType, LongType, StringType
     return Unischema('NGramSchema', [
         UnischemaField('id', np.int32, (), ScalarCodec(IntegerType()), False),
         UnischemaField('ts', np.int64, (), ScalarCodec(LongType()), False),
@@ -84,7 +84,7 @@ def reference(groups, length, delta, overlap, keep=lambda row_id: True):
             run = rows[i:i + length]
             if not overlap and prev_end is not None and run[0][0] <= prev_end:
                 continue
-            if all(b[0] - a[0] <= delta for a, b in zip(run, run[1:])):
+            if all(b[0] - a[0] <= delta for a, b in pairwise(run)):
                 windows.append(tuple(r[1] for r in run))
                 if not overlap:
                     prev_end = run[-1][0]
@@ -117,7 +117,7 @@ def test_windows_equal_the_reference(dataset, delta, overlap):
         assert w[-1]._fields == ('id', 'ts') and w[0]._fields == ('id', 'vec') and w[1]._fields == ('id', 'sensor')
         assert w[-1].ts == ts[w[-1].id]
         np.testing.assert_array_equal(w[0].vec, np.arange(3, dtype=np.float32) + w[0].id)
-        assert w[1].sensor == 'sensor_{}'.format(w[1].id)
+        assert w[1].sensor == f'sensor_{w[1].id}'
 
 
 def test_a_gap_offset_is_an_empty_tuple_and_the_timestamp_need_not_be_returned(dataset):
@@ -194,16 +194,16 @@ def test_make_petastorm_dataset_and_tf_tensors(dataset):
         for w in ds:
             assert sorted(w) == [-1, 0, 1] and w[0] == ()
             np.testing.assert_array_equal(w[-1].vec.numpy(), np.arange(3, dtype=np.float32) + w[-1].id.numpy())
-            assert w[1].sensor.numpy().decode() == 'sensor_{}'.format(w[1].id.numpy())
+            assert w[1].sensor.numpy().decode() == f'sensor_{w[1].id.numpy()}'
             got.append((int(w[-1].id.numpy()), int(w[1].id.numpy())))
         assert got == expected
 
-    with tf.Graph().as_default():
-        with make_reader(url, schema_fields=NGram(fields, 5, schema.ts), shuffle_row_groups=False) as reader:
-            tensors = tf_tensors(reader)
-            assert tensors[-1].vec.shape.as_list() == [3] and tensors[1].id.dtype == tf.int32
-            with tf.compat.v1.Session() as sess:
-                for want in expected[:5]:
-                    w = sess.run(tensors)
-                    assert (int(w[-1].id), int(w[1].id)) == want
-                    assert w[1].sensor.decode() == 'sensor_{}'.format(want[1])
+    with tf.Graph().as_default(), \
+            make_reader(url, schema_fields=NGram(fields, 5, schema.ts), shuffle_row_groups=False) as reader:
+        tensors = tf_tensors(reader)
+        assert tensors[-1].vec.shape.as_list() == [3] and tensors[1].id.dtype == tf.int32
+        with tf.compat.v1.Session() as sess:
+            for want in expected[:5]:
+                w = sess.run(tensors)
+                assert (int(w[-1].id), int(w[1].id)) == want
+                assert w[1].sensor.decode() == f'sensor_{want[1]}'
