@@ -175,7 +175,8 @@ class _Pipeline(object):
     def close(self):
         self._window.close()
         self._pool.close()
-        self._thread.join(timeout=10)
+        if self._thread is not threading.current_thread():  # a finalizer may run on the feeder
+            self._thread.join(timeout=10)
 
 
 class _ThreadPool(object):
@@ -294,6 +295,9 @@ class _Worker(object):
             self.process.join(timeout=1)
             raise RuntimeError('transform worker process {} (pid {}) exited unexpectedly (exit code {})'.format(
                 self.process.name, self.process.pid, self.process.exitcode)) from None
+        except BaseException:  # KeyboardInterrupt in the middle of a reply: this pipe is out of step now
+            self.process.terminate()
+            raise
         return pickle.loads(head, buffers=buffers)
 
     result = receive
