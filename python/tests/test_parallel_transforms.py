@@ -174,6 +174,22 @@ def test_reset_reads_the_same_rows_again_on_the_same_pool(url, pool):
         assert _pids(first) == _pids(second)
 
 
+@pytest.mark.parametrize('pool', ['thread', 'process'])
+def test_torch_data_loader_over_a_pool_gives_the_serial_batches(url, pool):
+    from petastorm.pytorch import DataLoader
+    spec = TransformSpec(augment, edit_fields=AUGMENT.edit_fields, selected_fields=['id', 'image'])
+
+    def batches(pool_type):
+        with make_reader(url, reader_pool_type=pool_type, workers_count=2, seed=1, shuffle_rows=True,
+                         transform_spec=spec) as reader:
+            return list(DataLoader(reader, batch_size=32))
+    expected, got = batches('dummy'), batches(pool)
+    assert [len(b['id']) for b in got] == [len(b['id']) for b in expected] and len(got) == -(-ROWS // 32)
+    for mine, theirs in zip(got, expected):
+        assert mine['image'].dtype == theirs['image'].dtype and mine['image'].shape == theirs['image'].shape
+        assert mine['id'].tolist() == theirs['id'].tolist() and (mine['image'] == theirs['image']).all()
+
+
 # --- errors ---
 
 @pytest.mark.parametrize('pool', ['dummy', 'thread', 'process'])
