@@ -21,15 +21,13 @@ child; the fork server is a fresh single-threaded interpreter that forks each wo
 transform function and predicate must be picklable (module-level functions). Workers ignore SIGINT
 (the consumer's process handles Ctrl-C and stops them), exit on EOF when their reader goes away, and
 are terminated by ``close`` (``Reader.stop``), by a finalizer, and at interpreter exit.
+``multiprocessing`` and ``concurrent.futures`` are imported when a pool starts (first-row latency).
 """
 import collections
-import multiprocessing
 import pickle
 import signal
 import threading
-import traceback
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -181,6 +179,7 @@ class _Pipeline(object):
 
 class _ThreadPool(object):
     def __init__(self, converter, workers_count):
+        from concurrent.futures import ThreadPoolExecutor
         self._converter = converter
         self._executor = ThreadPoolExecutor(workers_count, thread_name_prefix='petastorm-transform')
 
@@ -194,6 +193,7 @@ class _ThreadPool(object):
 # --- worker processes ----------------------------------------------------------------------------
 
 def _context():
+    import multiprocessing
     context = multiprocessing.get_context('forkserver')
     # imported once, in the server, rather than in every worker (numpy, pyarrow, the converter)
     context.set_forkserver_preload(['__main__', 'petastorm._convert', __name__])
@@ -225,17 +225,17 @@ class _ProcessPool(object):
         context = _context()
         self._workers = []
         self._finalizer = weakref.finalize(self, _terminate, self._workers)
-        for k in range(workers_count):
-            tasks_out, tasks_in = context.Pipe(duplex=False)
-            results_out, results_in = context.Pipe(duplex=False)
-            process = context.Process(target=_worker_main, args=(payload, tasks_out, results_in),
-                                      name='petastorm-transform-{}'.format(k), daemon=True)
-            process.start()
-            tasks_out.close()
-            results_in.close()
-            self._workers.append(_Worker(process, tasks_in, results_out))
         self._next = 0
         try:
+            for k in range(workers_count):
+                task_reader, task_writer = context.Pipe(duplex=False)
+                result_reader, result_writer = context.Pipe(duplex=False)
+                process = context.Process(target=_worker_main, args=(payload, task_reader, result_writer),
+                                          name='petastorm-transform-{}'.format(k), daemon=True)
+                process.start()
+                task_reader.close()  # the worker's ends: its exit is EOF here
+                result_writer.close()
+                self._workers.append(_Worker(process, task_writer, result_reader))
             for worker in self._workers:
                 worker.receive()  # 'ready', or the error of unpickling the converter there
         except BaseException:
@@ -332,6 +332,7 @@ def _packed(column):
 
 
 def _reply_error(results, error):
+    import traceback
     try:
         pickled = pickle.dumps(error)
     except Exception:
