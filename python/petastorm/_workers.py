@@ -292,7 +292,7 @@ class _Worker(object):
                 self.results.recv_bytes_into(buffer)
                 buffers.append(buffer)
         except (EOFError, OSError):
-            self.process.join(timeout=1)
+            self.process.join(timeout=10)  # its exit status, which the fork server reports
             raise RuntimeError('transform worker process {} (pid {}) exited unexpectedly (exit code {})'.format(
                 self.process.name, self.process.pid, self.process.exitcode)) from None
         except BaseException:  # KeyboardInterrupt in the middle of a reply: this pipe is out of step now
