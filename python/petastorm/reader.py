@@ -23,6 +23,7 @@ from petastorm._ignored import warn_ignored
 from petastorm._schema_json import field_from_json
 from petastorm.ngram import NGram
 from petastorm.predicates import PredicateBase
+from petastorm.selectors import RowGroupSelectorBase
 from petastorm.transform import transform_schema
 from petastorm.unischema import Unischema, UnischemaField
 
@@ -52,7 +53,9 @@ _COMMON_PARAMS_DOC = """
     :param predicate: a :class:`~petastorm.predicates.PredicateBase`; native predicates run in the reader,
         others (``in_lambda``) in Python on the decoded values of their fields, which are read even when
         not in ``schema_fields`` (and not returned).
-    :param rowgroup_selector: not supported (``NotImplementedError`` when given).
+    :param rowgroup_selector: a :class:`~petastorm.selectors.RowGroupSelectorBase`: only the row groups it
+        selects from the indexes stored by :func:`~petastorm.etl.rowgroup_indexing.build_rowgroup_index` are read
+        (before sharding; a dataset directory URL is needed, its ``_common_metadata`` holds the indexes).
     :param num_epochs: passes over the data; ``None`` reads forever.
     :param cur_shard: this reader's shard in ``[0, shard_count)``; both or neither must be given.
     :param shard_count: number of shards (row groups are split between them).
@@ -193,8 +196,8 @@ def _check_options(reader_pool_type, workers_count, cache_type, cache_location, 
         raise ValueError("cache_type='local-disk' needs a cache_location")
     if cache_type not in (None, NULL_CACHE, LOCAL_DISK_CACHE):
         raise ValueError('Unknown cache_type: {!r}'.format(cache_type))
-    if rowgroup_selector is not None:
-        raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
+    if rowgroup_selector is not None and not isinstance(rowgroup_selector, RowGroupSelectorBase):
+        raise ValueError('rowgroup_selector parameter is expected to be derived from RowGroupSelectorBase')
     if cur_shard is not None or shard_count is not None:
         if not (isinstance(cur_shard, int) and isinstance(shard_count, int)) or shard_count < 1:
             raise ValueError('cur_shard and shard_count must be ints and both specified to use sharding')
@@ -315,7 +318,7 @@ class Reader(object):
                  shuffle_row_drop_partitions=1, predicate=None, rowgroup_selector=None, num_epochs=1,
                  cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, transform_spec=None,
                  filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False,
-                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None):
+                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None, row_groups=None):
         self._handle = None
         self._workers = None
         self._release = None
@@ -385,6 +388,8 @@ class Reader(object):
             list(self.schema.fields), self.is_batched_reader, self._py_predicate, self._predicate_fields,
             transform_spec.func if transform_spec is not None else None)
         self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
+        if rowgroup_selector is not None:
+            row_groups = _selected_row_groups(rowgroup_selector, urls, storage_options)
 
         options = {
             'dataset_url': urls,
@@ -402,6 +407,7 @@ class Reader(object):
             'results_queue_size': int(results_queue_size),
             'predicate': native_predicate,
             'filters': _filters_json(filters),
+            'row_groups': row_groups,
             'storage_options': storage_options,
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
             'decode_memory_limit': int(decode_memory_limit),
@@ -567,6 +573,19 @@ class _NGramConverter(object):
             return 0, [], filtered
         windows = self._ngram._windows(self._schema, dict(zip(self._converter.out_names, columns)), batch)
         return len(windows), windows, filtered
+
+
+def _selected_row_groups(selector, url, storage_options):
+    """The row groups (piece indices, sorted) that ``selector`` picks from the indexes stored with ``url``."""
+    if isinstance(url, list):
+        raise ValueError('rowgroup_selector needs a dataset directory URL (its _common_metadata holds the row-group '
+                         'indexes), not a list of files')
+    from petastorm.etl.rowgroup_indexing import get_row_group_indexes
+    indexes = get_row_group_indexes(url, storage_options)
+    required = selector.get_index_names()
+    if not set(required) <= set(indexes):
+        raise ValueError('Some of required indexes {} are not available in {}'.format(required, list(indexes)))
+    return sorted(int(piece) for piece in selector.select_row_groups(indexes))
 
 
 def _counting_source(handle, diagnostics):
