@@ -64,17 +64,29 @@ def decimal_friendly_collate(batch):
     return default_collate(batch)
 
 
-def _writable(array):
-    """``array`` itself when writable and C-contiguous, else a copy (read-only arrays view Arrow buffers)."""
+class _OwnedBuffer(object):
+    """Exposes the memory of a read-only NumPy view of a batch the native reader handed over as writable:
+    the caller owns those buffers (docs/ffi.md, ``pst_reader_next``) and nothing else refers to them."""
+
+    def __init__(self, array):
+        self._array = array  # keeps the Arrow buffer alive
+        self.__array_interface__ = dict(array.__array_interface__, data=(array.ctypes.data, False))
+
+
+def _writable(array, owned=False):
+    """``array`` itself when writable and C-contiguous; a writable view of the same memory when the reader
+    owns it (``owned``: no copy); else a copy (read-only arrays view Arrow buffers)."""
+    if array.flags.c_contiguous and not array.flags.writeable and owned:
+        return np.asarray(_OwnedBuffer(array))
     if not array.flags.writeable or not array.flags.c_contiguous:
         return np.array(array)
     return array
 
 
-def _to_tensor(array):
-    """A tensor owning a copy of a read-only (Arrow-backed) array, or sharing a writable one."""
+def _to_tensor(array, owned=False):
+    """A tensor of ``array`` (see :func:`_writable`)."""
     if isinstance(array, np.ndarray):
-        return torch.from_numpy(_writable(array))
+        return torch.from_numpy(_writable(array, owned))
     return torch.as_tensor(array)
 
 
@@ -456,7 +468,9 @@ def _cat(tensors):
 
 
 def _column_tensors(reader, columns, transform_fn, names):
-    """Whole-column tensors of one decoded chunk (upstream's sanitizing, then ``transform_fn``)."""
+    """Whole-column tensors of one decoded chunk (upstream's sanitizing, then ``transform_fn``); the memory
+    of our reader's batches becomes the tensors' (no copy)."""
+    owned = hasattr(reader, '_iter_chunks')
     out = []
     for name, column in zip(names, columns):
         if not isinstance(column, np.ndarray) or column.dtype == object:
@@ -475,7 +489,8 @@ def _column_tensors(reader, columns, transform_fn, names):
                 column = np.asarray(values)
         column = _sanitize_array(name, column)
         # transform_fn gets a writable array, as upstream's (from pandas) are
-        out.append(transform_fn(_writable(column)) if transform_fn is not None else _to_tensor(column))
+        out.append(transform_fn(_writable(column, owned)) if transform_fn is not None else
+                   _to_tensor(column, owned))
     return out
 
 

@@ -351,3 +351,17 @@ def test_batched_data_loader_transform_fn(plain_store):
     ids = torch.cat([b['id'] for b in batches])
     assert ids.dtype == torch.float32 and torch.equal(ids, torch.arange(PLAIN_ROWS).float() * 2)
     assert torch.equal(torch.cat([b['half'] for b in batches]), ids / 2)
+
+
+def test_batched_data_loader_tensors_are_writable_and_independent(plain_store):
+    """The tensors own the reader's batch memory (no copy): writing them changes no later batch or epoch."""
+    seen = 0
+    with make_batch_reader(plain_store, shuffle_row_groups=False, num_epochs=2, workers_count=2) as reader:
+        for batch in BatchedDataLoader(reader, batch_size=64):
+            ids = batch['id']
+            expected = [(seen + k) % PLAIN_ROWS for k in range(len(ids))]
+            assert ids.tolist() == expected and batch['half'].tolist() == [i / 2 for i in expected]
+            ids += 10 ** 6
+            batch['half'].mul_(0)
+            seen += len(ids)
+    assert seen == 2 * PLAIN_ROWS
