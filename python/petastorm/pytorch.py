@@ -369,6 +369,10 @@ class BatchedNoopShufflingBuffer(object):
             return pieces[0]
         return [_cat(parts) for parts in zip(*pieces)]
 
+    def room(self):
+        """Rows that may be added before the buffer is full: ``None``, unbounded."""
+        return None
+
     def can_retrieve(self):
         return bool(self._ready) or (self._done_adding and self._pending_rows > 0)
 
@@ -419,6 +423,10 @@ class BatchedRandomShufflingBuffer(object):
         for s, c in zip(self._storage, columns):
             s[self._size:needed] = _numpy_view(c) if isinstance(s, np.ndarray) else c
         self._size = needed
+
+    def room(self):
+        """Rows that may be added before the buffer holds its capacity (a smaller buffer stays in cache)."""
+        return max(self._capacity - self._size, 0)
 
     def can_retrieve(self):
         return self._size > 0 and (self._done_adding or self._size >= self._min_after_retrieve + self.batch_size - 1)
@@ -524,9 +532,15 @@ class BatchedDataLoader(LoaderBase):
             buffer = BatchedNoopShufflingBuffer(batch_size=self.batch_size)
         names = list(self.reader.schema.fields)
         for _, columns in _chunks(self.reader):
-            buffer.add_many(_column_tensors(self.reader, columns, self.transform_fn, names))
-            while buffer.can_retrieve():
-                yield dict(zip(names, buffer.retrieve()))
+            tensors = _column_tensors(self.reader, columns, self.transform_fn, names)
+            n, start = len(tensors[0]), 0
+            while start < n:  # a shuffling buffer takes a chunk in parts: it holds about its capacity
+                room = buffer.room()
+                part = n - start if room is None else min(max(room, 1), n - start)
+                buffer.add_many(tensors if part == n else [t[start:start + part] for t in tensors])
+                start += part
+                while buffer.can_retrieve():
+                    yield dict(zip(names, buffer.retrieve()))
         buffer.finish()
         while buffer.can_retrieve():
             yield dict(zip(names, buffer.retrieve()))
