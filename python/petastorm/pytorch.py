@@ -561,8 +561,8 @@ def _chunks(reader):
 
 
 class InMemBatchedDataLoader(_ReaderOwner):
-    """Loads up to ``rows_capacity`` rows (upstream's default 1024; all rows when ``None``) into memory as tensors, stops the
-    reader, then yields batches for ``num_epochs`` epochs (shuffled per epoch with ``seed + epoch``
+    """Loads up to ``rows_capacity`` rows (upstream's default 1024; all rows when ``None``) into memory as tensors,
+    stops the reader, then yields batches for ``num_epochs`` epochs (shuffled per epoch with ``seed + epoch``
     when ``shuffle``). Can be iterated once.
 
     :param reader: a petastorm Reader (stopped once the data is loaded)
