@@ -4,6 +4,10 @@
 //! and decoded pixels match upstream Petastorm's byte for byte.
 //!
 //! Each thread keeps one compressor and one decompressor and reuses them.
+//!
+//! 224x224x3 photo at quality 90, one thread (`benches/codecs.rs` against `codecs_reference.py`,
+//! best of 6 alternating runs on a loaded 2-core machine): decode 1,108 cells/s (OpenCV 832;
+//! `image`/zune-jpeg, used before, 661), encode 1,793 (OpenCV 1,566; `jpeg-encoder` 465).
 
 use std::cell::RefCell;
 use std::ffi::{c_int, CStr};
