@@ -19,7 +19,8 @@ if [ ! -x "$up/bin/python" ] || ! "$up/bin/python" -c 'import petastorm' 2>/dev/
   "$up/bin/pip" install -q 'petastorm==0.13.1' 'pyarrow==14.0.2' 'numpy<2' 'pandas<2.2' 'pyspark==3.5.3' \
     opencv-python-headless
 fi
-echo "== upstream: $("$up/bin/python" -c 'import petastorm, pyarrow, numpy; print("petastorm", petastorm.__version__, "pyarrow", pyarrow.__version__, "numpy", numpy.__version__)')"
+versions='import petastorm, pyarrow, numpy as np; print(petastorm.__version__, pyarrow.__version__, np.__version__)'
+echo "== upstream (petastorm, pyarrow, numpy): $("$up/bin/python" -c "$versions")"
 echo "== writing the datasets with this project (spark-submit, Python and Scala paths) into $out"
 PYTHONPATH="$root/python" PYSPARK_PYTHON="$root/.venv/bin/python" PYSPARK_DRIVER_PYTHON="$root/.venv/bin/python" \
   scripts/spark-submit --master 'local[2]' --conf spark.ui.enabled=false --driver-memory 1g \
