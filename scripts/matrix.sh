@@ -24,6 +24,14 @@ tests="${MATRIX_TESTS:-python/tests/test_unischema.py python/tests/test_codecs.p
   python/tests/test_reader_without_spark.py python/tests/test_predicates.py python/tests/test_transform.py
   python/tests/test_spark_materialize.py python/tests/test_python_writer.py}"
 wanted=("$@")
+# An interpreter on PATH, else one of pyenv's installed versions.
+find_python() {
+  if "$1" -c '' 2>/dev/null; then command -v "$1"; return; fi
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/*/bin/"$1"; do
+    if [ -x "$candidate" ]; then echo "$candidate"; return; fi
+  done
+  return 1
+}
 base=/tmp/petastorm-matrix
 mkdir -p "$base/wheel"
 rm -f "$base"/wheel/petastorm-*.whl
@@ -35,7 +43,7 @@ lines=()
 for combo in "${combos[@]}"; do
   IFS='|' read -r name python reqs line <<<"$combo"
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
-  if ! command -v "$python" >/dev/null || ! "$python" -c '' 2>/dev/null; then
+  if ! python="$(find_python "$python")"; then
     rows+=("| $name | skipped: no $python here | |"); continue
   fi
   start=$SECONDS
