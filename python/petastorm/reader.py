@@ -8,24 +8,19 @@ Importing it does not import pyspark, torch, tensorflow or pandas.
 """
 import collections.abc
 import decimal
-import json
-import numbers
 import os
-import re
 import warnings
 
 import numpy as np
 
 from petastorm import _arrow, _native, _storage
 from petastorm._ignored import warn_ignored
-from petastorm._schema_json import field_from_json
 from petastorm.predicates import PredicateBase
 from petastorm.transform import transform_schema
-from petastorm.unischema import Unischema, UnischemaField
+from petastorm.unischema import Unischema
 
 NULL_CACHE = 'null'
 LOCAL_DISK_CACHE = 'local-disk'
-_POOL_TYPES = ('thread', 'process', 'dummy')
 
 _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_reader/make_batch_reader has stopped. '
                     'This may happen if the make_reader/make_batch_reader context manager has exited but you try to '
@@ -158,42 +153,31 @@ def _ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, c
                        cache_extra_settings=(cache_extra_settings, None))
     return ignored
 
-def _normalize_url(url):
-    """A dataset URL as given (any form the native storage layer takes: a local path, ``file://``,
-    ``s3://``/``s3a://``, ``gs://``, ``az://``/``abfs(s)://``, ``http(s)://``, ``hdfs://``, ``dbfs:/``),
-    without trailing ``/``."""
-    if isinstance(url, os.PathLike):
-        url = os.fspath(url)
-    if not isinstance(url, str) or not url:
-        raise ValueError('dataset url must be a non-empty string, got {!r}'.format(url))
-    return url.rstrip('/') or url
-
-
-def _normalize_urls(dataset_url_or_urls):
+def _url_strings(dataset_url_or_urls):
+    """URLs as the native reader takes them (``os.PathLike`` objects as strings); the native reader
+    checks and normalizes them."""
     if isinstance(dataset_url_or_urls, (list, tuple)):
-        if not dataset_url_or_urls:
-            raise ValueError('dataset url list must be non-empty.')
-        return [_normalize_url(u) for u in dataset_url_or_urls]
-    return _normalize_url(dataset_url_or_urls)
+        return [os.fspath(u) if isinstance(u, os.PathLike) else u for u in dataset_url_or_urls]
+    return os.fspath(dataset_url_or_urls) if isinstance(dataset_url_or_urls, os.PathLike) else dataset_url_or_urls
 
 
-def _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
-                   shard_count):
-    if reader_pool_type not in _POOL_TYPES:
-        raise ValueError('Unknown reader_pool_type: {!r} (use one of {})'.format(reader_pool_type, _POOL_TYPES))
-    if isinstance(workers_count, bool) or not isinstance(workers_count, int) or workers_count < 1:
-        raise ValueError('workers_count must be a positive int, got {!r}'.format(workers_count))
-    if cache_type == LOCAL_DISK_CACHE and not cache_location:
-        raise ValueError("cache_type='local-disk' needs a cache_location")
-    if cache_type not in (None, NULL_CACHE, LOCAL_DISK_CACHE):
-        raise ValueError('Unknown cache_type: {!r}'.format(cache_type))
-    if rowgroup_selector is not None:
-        raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
-    if cur_shard is not None or shard_count is not None:
-        if not (isinstance(cur_shard, int) and isinstance(shard_count, int)) or shard_count < 1:
-            raise ValueError('cur_shard and shard_count must be ints and both specified to use sharding')
-        if not 0 <= cur_shard < shard_count:
-            raise ValueError('cur_shard must be in [0, shard_count), got {} of {}'.format(cur_shard, shard_count))
+def _field_selection(schema_fields):
+    """``(names, regexes)`` of ``schema_fields``: the names of its ``UnischemaField`` objects and its
+    strings (regular expressions); the native reader builds the view from them (upstream's rules)."""
+    if schema_fields is None:
+        return [], None
+    if isinstance(schema_fields, str):
+        schema_fields = [schema_fields]
+    if not isinstance(schema_fields, collections.abc.Iterable):
+        raise ValueError('schema_fields must be None or an iterable of UnischemaField and/or regex strings, '
+                         'got {!r}'.format(schema_fields))
+    schema_fields = list(schema_fields)
+    patterns = [f for f in schema_fields if isinstance(f, str)]
+    names = [f.name for f in schema_fields if isinstance(f, tuple)]
+    if len(patterns) + len(names) != len(schema_fields):
+        raise ValueError('Elements of "fields" must be either a string (regular expressions) or '
+                         'an instance of UnischemaField class.')
+    return names, patterns
 
 
 def _json_filter_value(value):
@@ -233,58 +217,6 @@ def _u64(seed):
     return None if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF
 
 
-# --- schemas -------------------------------------------------------------------------------------
-
-_LOOSE_DTYPES = {'datetime64': np.datetime64, 'date': np.datetime64, 'timestamp': np.datetime64}
-
-
-def _schema_from_json(text):
-    """A Unischema from native JSON; fields with types this package cannot name (dates, structs...)
-    are kept with a loose dtype rather than dropped."""
-    obj = json.loads(text)
-    fields = []
-    for f in obj['fields']:
-        try:
-            fields.append(field_from_json(f))
-        except ValueError:
-            shape = tuple(None if d is None else int(d) for d in (f.get('shape') or ()))
-            fields.append(UnischemaField(f['name'], _LOOSE_DTYPES.get(f.get('dtype'), np.object_), shape, None,
-                                         bool(f.get('nullable', False))))
-    return Unischema(obj.get('name') or 'inferred_schema', fields)
-
-
-def _schema_view(schema, schema_fields):
-    """Upstream's ``create_schema_view``: ``UnischemaField`` objects first, then the fields (in schema
-    order) whose whole name matches one of the regular expressions."""
-    if isinstance(schema_fields, str):
-        schema_fields = [schema_fields]
-    if not isinstance(schema_fields, collections.abc.Iterable):
-        raise ValueError('schema_fields must be None or an iterable of UnischemaField and/or regex strings, '
-                         'got {!r}'.format(schema_fields))
-    schema_fields = list(schema_fields)
-    if not schema_fields:
-        return schema
-    patterns = [f for f in schema_fields if isinstance(f, str)]
-    objects = [f for f in schema_fields if isinstance(f, tuple)]
-    if len(patterns) + len(objects) != len(schema_fields):
-        raise ValueError('Elements of "fields" must be either a string (regular expressions) or '
-                         'an instance of UnischemaField class.')
-    unknown = [f.name for f in objects if f.name not in schema.fields]
-    if unknown:
-        raise ValueError('field {} does not belong to the schema {}'.format(unknown, schema))
-    chosen = [schema.fields[f.name] for f in objects]
-    names = {f.name for f in chosen}
-    compiled = [re.compile(p) for p in patterns]
-    for name, field in schema.fields.items():
-        if name not in names and any(c.fullmatch(name) for c in compiled):
-            chosen.append(field)
-            names.add(name)
-    if not chosen:
-        raise ValueError('No fields matching the criteria {!r} were found in the dataset (fields: {})'.format(
-            schema_fields, ', '.join(schema.fields)))
-    return Unischema('{}_view'.format(schema._name), chosen)
-
-
 # --- the reader ----------------------------------------------------------------------------------
 
 class Reader(object):
@@ -312,56 +244,31 @@ class Reader(object):
         self.num_epochs = num_epochs
         if type(schema_fields).__name__ == 'NGram':
             raise NotImplementedError('NGram schema_fields are not supported by this petastorm')
-        _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
-                       shard_count)
-        self._cache_location = os.fspath(cache_location) if cache_type == LOCAL_DISK_CACHE else None
-        if num_epochs is not None:
-            if isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral) or num_epochs < 1:
-                raise ValueError('num_epochs must be a positive int or None, got {!r}'.format(num_epochs))
-            num_epochs = int(num_epochs)
+        if rowgroup_selector is not None:
+            raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
+        if cache_type == LOCAL_DISK_CACHE and cache_location is not None:
+            cache_location = os.fspath(cache_location)
+        self._cache_location = cache_location if cache_type == LOCAL_DISK_CACHE else None
         if shard_seed is not None:
             warnings.warn('shard_seed was deprecated and will be removed in future versions. '
                           'Use seed to apply randomization effects on sharding row groups.')
         if predicate is not None and not isinstance(predicate, PredicateBase):
             raise ValueError('predicate parameter is expected to be derived from PredicateBase')
+        field_names, field_patterns = _field_selection(schema_fields)
 
-        urls = _normalize_urls(dataset_url_or_urls)
+        urls = _url_strings(dataset_url_or_urls)
         self.dataset_url = urls
         if filesystem is not None:
             self._mirror = _storage.Mirror(filesystem, urls if isinstance(urls, list) else [urls])
             urls = self._mirror.urls if isinstance(urls, list) else self._mirror.urls[0]
-        storage_options = _storage.flatten_options(storage_options)
-        first_url = urls[0] if isinstance(urls, list) else urls
-        stored_schema = _schema_from_json(_native.dataset_schema(first_url, storage_options))
-        view = stored_schema if schema_fields is None else _schema_view(stored_schema, schema_fields)
 
         native_predicate = predicate._to_native() if predicate is not None else None
         self._py_predicate = predicate if (predicate is not None and native_predicate is None) else None
-        predicate_fields = list(predicate.get_fields()) if predicate is not None else []
-        if predicate is not None:
-            if not predicate_fields:
-                raise ValueError("At least one field name must be returned by predicate's get_fields() method")
-            unknown = sorted(set(predicate_fields) - set(stored_schema.fields))
-            if unknown:
-                raise ValueError('At least some column names requested by the predicate ({}) are not valid '
-                                 'schema names: ({})'.format(', '.join(unknown), ', '.join(stored_schema.fields)))
-
-        self._view_names = list(view.fields)
-        extra = [n for n in stored_schema.fields if self._py_predicate and n in predicate_fields
-                 and n not in view.fields]
-        self._read_fields = dict(view.fields)
-        self._read_fields.update((n, stored_schema.fields[n]) for n in extra)
-        self._predicate_fields = [n for n in stored_schema.fields if n in set(predicate_fields)]
-        self._transform_spec = transform_spec
-        self._transform_func = transform_spec.func if transform_spec is not None else None
-        self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
-        self._out_names = list(self.schema.fields)
-        self._make = self.schema._get_namedtuple()._make
-        self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
-
         options = {
             'dataset_url': urls,
-            'schema_fields': [re.escape(n) for n in stored_schema.fields if n in self._read_fields],
+            'schema_fields': field_patterns,
+            'schema_field_names': field_names,
+            'predicate_fields': list(predicate.get_fields()) if self._py_predicate is not None else None,
             'batch_mode': self.is_batched_reader,
             'shuffle_row_groups': bool(shuffle_row_groups),
             'shuffle_rows': bool(shuffle_rows),
@@ -370,19 +277,30 @@ class Reader(object):
             'num_epochs': num_epochs,
             'cur_shard': cur_shard,
             'shard_count': shard_count,
-            'shuffle_row_drop_partitions': int(shuffle_row_drop_partitions),
-            'workers_count': 1 if reader_pool_type == 'dummy' else int(workers_count),
-            'results_queue_size': int(results_queue_size),
+            'shuffle_row_drop_partitions': shuffle_row_drop_partitions,
+            'reader_pool_type': reader_pool_type,
+            'workers_count': workers_count,
+            'results_queue_size': results_queue_size,
             'predicate': native_predicate,
             'filters': _filters_json(filters),
-            'storage_options': storage_options,
+            'storage_options': _storage.flatten_options(storage_options),
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
-            'decode_memory_limit': int(decode_memory_limit),
+            'decode_memory_limit': decode_memory_limit,
             'cache_type': cache_type or NULL_CACHE,
-            'cache_location': self._cache_location,
-            'cache_size_limit': None if cache_size_limit is None else int(cache_size_limit),
+            'cache_location': cache_location,
+            'cache_size_limit': cache_size_limit,
         }
         self._handle = _native.ReaderHandle(options)
+        view = Unischema.from_json(self._handle.schema_json())
+        self._read_fields = dict(Unischema.from_json(self._handle.batch_schema_json()).fields)
+        self._view_names = list(view.fields)
+        self._predicate_fields = [n for n in self._read_fields if n in set(options['predicate_fields'] or ())]
+        self._transform_spec = transform_spec
+        self._transform_func = transform_spec.func if transform_spec is not None else None
+        self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
+        self._out_names = list(self.schema.fields)
+        self._make = self.schema._get_namedtuple()._make
+        self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
 
     # -- properties --
 
