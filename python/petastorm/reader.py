@@ -28,7 +28,8 @@ _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_read
 
 _COMMON_PARAMS_DOC = """
     :param schema_fields: ``None`` (all fields), or a list of :class:`~petastorm.unischema.UnischemaField`
-        and/or regular expressions matching whole field names.
+        and/or regular expressions matching whole field names (Rust ``regex`` syntax: no look-around); the
+        named fields come first, then the matching ones in schema order (upstream's view rules).
     :param reader_pool_type: ``'thread'``, ``'process'`` or ``'dummy'``. Decoding always runs in the native
         library's threads, off the GIL, so ``'process'`` needs no separate processes and behaves like
         ``'thread'``; ``'dummy'`` decodes with a single native thread.
