@@ -35,9 +35,9 @@ def _torch(reader):
         yield len(batch['idx'])
 
 
-# case: (make_batch_reader?, row counts of a reader's output)
+# case: (make_batch_reader?, row counts of a reader's output); *_aug: with _augment.SPECS[case] as TransformSpec
 CASES = {'hello': (False, _rows), 'mnist': (False, _rows), 'jpeg': (False, _rows),
-         'floats': (True, _batches), 'torch': (False, _torch)}
+         'floats': (True, _batches), 'torch': (False, _torch), 'hello_aug': (False, _rows), 'jpeg_aug': (False, _rows)}
 
 
 def rate(counts, warmup, seconds):
@@ -60,8 +60,18 @@ def measure(case, url, pool='thread', workers=2, warmup=1.0, seconds=4.0):
     from petastorm import make_batch_reader, make_reader
     batched, counts = CASES[case]
     make = make_batch_reader if batched else make_reader
-    with make(url, reader_pool_type=pool, workers_count=workers, num_epochs=None) as reader:
+    with make(url, reader_pool_type=pool, workers_count=workers, num_epochs=None,
+              transform_spec=_transform_spec(case)) as reader:
         return rate(counts(reader), warmup, seconds)
+
+
+def _transform_spec(case):
+    if not case.endswith('_aug'):
+        return None
+    import _augment  # this folder is on sys.path (and on PYTHONPATH for upstream's worker processes)
+    from petastorm.transform import TransformSpec
+    func, edit_fields = _augment.SPECS[case]
+    return TransformSpec(func, edit_fields=edit_fields)
 
 
 def peak_rss(url, rows, queue):

@@ -58,11 +58,15 @@ def measure_ours(urls, warmup, seconds):
     return ours, pyarrow_rate
 
 
-def measure_upstream(python, urls, warmup, seconds):
-    """{case: {(pool, workers): rows/s or None}} from _upstream_side.py in `python`."""
-    runs = [[case, urls[dataset], pool, workers] for case, _, dataset, _ in CASES for pool, workers in UPSTREAM_CONFIGS]
+def measure_upstream(python, urls, warmup, seconds, runs=None):
+    """{case: {(pool, workers): rows/s or None}} from _upstream_side.py in `python`, for `runs`
+    ([case, url, pool, workers] lists; default: every case x UPSTREAM_CONFIGS)."""
+    if runs is None:
+        runs = [[case, urls[dataset], pool, workers] for case, _, dataset, _ in CASES
+                for pool, workers in UPSTREAM_CONFIGS]
     spec = json.dumps({'runs': runs, 'warmup': warmup, 'seconds': seconds})
-    proc = subprocess.Popen(side(python, 'rates', spec), stdout=subprocess.PIPE, text=True, env=ENV,
+    env = dict(ENV, PYTHONPATH=str(HERE))  # _augment, for the transform cases' worker processes
+    proc = subprocess.Popen(side(python, 'rates', spec), stdout=subprocess.PIPE, text=True, env=env,
                             cwd=tempfile.gettempdir())
     try:
         lines = iter(proc.stdout)

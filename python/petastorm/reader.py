@@ -2,19 +2,22 @@
 
 Planning, fetching, decoding, sharding, shuffling and native predicates run in the Rust reader
 (``pst_reader_*``, see ``docs/ffi.md``) on its own threads, without the GIL. This module turns its
-Arrow record batches into NumPy values once per batch (``petastorm._arrow``), applies what only
-Python can (``in_lambda`` predicates, ``TransformSpec.func``) and hands out namedtuples.
+Arrow record batches into NumPy values once per batch (``petastorm._convert``), applies what only
+Python can (``in_lambda`` predicates, ``TransformSpec.func``; in parallel, see ``petastorm._workers``)
+and hands out namedtuples.
 Importing it does not import pyspark, torch, tensorflow or pandas.
 """
 import collections.abc
 import decimal
 import os
 import warnings
+import weakref
 
 import numpy as np
 
-from petastorm import _arrow, _native, _storage
+from petastorm import _arrow, _convert, _native, _storage, _workers
 from petastorm._ignored import warn_ignored
+from petastorm.ngram import NGram
 from petastorm.predicates import PredicateBase
 from petastorm.transform import transform_schema
 from petastorm.unischema import Unischema
@@ -28,12 +31,15 @@ _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_read
 
 _COMMON_PARAMS_DOC = """
     :param schema_fields: ``None`` (all fields), or a list of :class:`~petastorm.unischema.UnischemaField`
-        and/or regular expressions matching whole field names (Rust ``regex`` syntax: no look-around); the
-        named fields come first, then the matching ones in schema order (upstream's view rules).
+        and/or regular expressions matching whole field names (Rust ``regex`` syntax: no look-around; the named
+        fields come first, then the matching ones in schema order), or (``make_reader`` only) an
+        :class:`~petastorm.ngram.NGram`: the reader then yields ``{offset: namedtuple}`` windows.
     :param reader_pool_type: ``'thread'``, ``'process'`` or ``'dummy'``. Decoding always runs in the native
-        library's threads, off the GIL, so ``'process'`` needs no separate processes and behaves like
-        ``'thread'``; ``'dummy'`` decodes with a single native thread.
-    :param workers_count: size of the native decode pool.
+        library's threads, off the GIL. Python predicates (``in_lambda``) and ``TransformSpec.func`` run ahead
+        of the consumer, in order: on ``workers_count`` Python threads (``'thread'``), in ``workers_count``
+        worker processes (``'process'``, for GIL-bound Python; the func and predicate must be picklable), or
+        serially on the consumer thread with a single native decode thread (``'dummy'``).
+    :param workers_count: size of the native decode pool, and of the transform pool.
     :param results_queue_size: decoded batches held ahead of the consumer at most (bounds memory).
     :param seed: seed for row-group/row shuffling and sharding (same seed, same order).
     :param shuffle_rows: shuffle rows within each row group.
@@ -181,6 +187,14 @@ def _field_selection(schema_fields):
     return names, patterns
 
 
+def _check_ngram(ngram, batched, shuffle_row_drop_partitions):
+    if batched:
+        raise NotImplementedError('ngrams are not supported by ArrowReaderWorker')
+    if not ngram.timestamp_overlap and shuffle_row_drop_partitions > 1:
+        raise NotImplementedError('Using timestamp_overlap=False is not implemented with'
+                                  ' shuffle_options.shuffle_row_drop_partitions > 1')
+
+
 def _json_filter_value(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -236,6 +250,8 @@ class Reader(object):
                  filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False,
                  decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None):
         self._handle = None
+        self._workers = None
+        self._release = None
         self._mirror = None
         self._stopped = False
         self._rows = iter(())
@@ -243,8 +259,9 @@ class Reader(object):
         self.is_batched_reader = bool(batched)
         self.ngram = None
         self.num_epochs = num_epochs
-        if type(schema_fields).__name__ == 'NGram':
-            raise NotImplementedError('NGram schema_fields are not supported by this petastorm')
+        if isinstance(schema_fields, NGram):
+            _check_ngram(schema_fields, batched, shuffle_row_drop_partitions)
+            self.ngram = schema_fields
         if rowgroup_selector is not None:
             raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
         if cache_type == LOCAL_DISK_CACHE and cache_location is not None:
@@ -255,16 +272,29 @@ class Reader(object):
                           'Use seed to apply randomization effects on sharding row groups.')
         if predicate is not None and not isinstance(predicate, PredicateBase):
             raise ValueError('predicate parameter is expected to be derived from PredicateBase')
-        field_names, field_patterns = _field_selection(schema_fields)
+        field_names, field_patterns = _field_selection(None if self.ngram is not None else schema_fields)
 
         urls = _url_strings(dataset_url_or_urls)
         self.dataset_url = urls
         if filesystem is not None:
             self._mirror = _storage.Mirror(filesystem, urls if isinstance(urls, list) else [urls])
             urls = self._mirror.urls if isinstance(urls, list) else self._mirror.urls[0]
+        storage_options = _storage.flatten_options(storage_options)
 
         native_predicate = predicate._to_native() if predicate is not None else None
         self._py_predicate = predicate if (predicate is not None and native_predicate is None) else None
+        ngram_view = None
+        if self.ngram is not None:
+            if self._py_predicate is not None:
+                raise NotImplementedError('NGram readers take native predicates only (in_set, in_intersection, '
+                                          'in_negate, in_reduce, in_pseudorandom_split), not in_lambda')
+            # an NGram resolves its regular expressions against the dataset's schema (asked for first)
+            stored_schema = Unischema.from_json(_native.dataset_schema(urls[0] if isinstance(urls, list) else urls,
+                                                                       storage_options))
+            ngram_view = Unischema('{}_view'.format(stored_schema._name), self.ngram._read_fields(stored_schema))
+            timestamp = self.ngram._native_options()['timestamp_field']
+            field_names = list(ngram_view.fields) + ([] if timestamp in ngram_view.fields else [timestamp])
+            field_patterns = None
         options = {
             'dataset_url': urls,
             'schema_fields': field_patterns,
@@ -284,24 +314,37 @@ class Reader(object):
             'results_queue_size': results_queue_size,
             'predicate': native_predicate,
             'filters': _filters_json(filters),
-            'storage_options': _storage.flatten_options(storage_options),
+            'storage_options': storage_options,
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
             'decode_memory_limit': decode_memory_limit,
             'cache_type': cache_type or NULL_CACHE,
             'cache_location': cache_location,
             'cache_size_limit': cache_size_limit,
+            'ngram': self.ngram._native_options() if self.ngram is not None else None,
         }
         self._handle = _native.ReaderHandle(options)
-        view = Unischema.from_json(self._handle.schema_json())
+        view = ngram_view if ngram_view is not None else Unischema.from_json(self._handle.schema_json())
         self._read_fields = dict(Unischema.from_json(self._handle.batch_schema_json()).fields)
         self._view_names = list(view.fields)
         self._predicate_fields = [n for n in self._read_fields if n in set(options['predicate_fields'] or ())]
         self._transform_spec = transform_spec
-        self._transform_func = transform_spec.func if transform_spec is not None else None
         self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
-        self._out_names = list(self.schema.fields)
         self._make = self.schema._get_namedtuple()._make
+        converter = _convert.BatchConverter(
+            {name: field.numpy_dtype for name, field in self._read_fields.items()}, self._view_names,
+            list(self.schema.fields), self.is_batched_reader, self._py_predicate, self._predicate_fields,
+            transform_spec.func if transform_spec is not None else None)
         self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
+        if self.ngram is not None:  # windows need whole batches in order: converted on the consumer thread
+            converter, reader_pool_type = _NGramConverter(converter, self.ngram, self.schema), 'dummy'
+        try:
+            self._workers = _workers.start(reader_pool_type, int(workers_count), int(results_queue_size),
+                                           _counting_source(self._handle, self._diagnostics), converter)
+        except BaseException:
+            self._handle.close()
+            raise
+        # the pool's threads hold no reference to the reader, so a dropped reader stops them too
+        self._release = weakref.finalize(self, _release, self._handle, self._workers)
 
     # -- properties --
 
@@ -346,38 +389,39 @@ class Reader(object):
             n, columns = self._next_chunk_columns()
             if self.is_batched_reader:
                 return self._make(columns)
-            self._rows = map(self._make, zip(*columns))
+            self._rows = map(self._make, zip(*columns)) if self.ngram is None else iter(columns)
             try:
                 return next(self._rows)
             except StopIteration:
                 continue
 
     def _next_chunk_columns(self):
-        """``(rows, [column per output field])`` of the next non-empty decoded batch (rows columns for
+        """``(rows, [column per output field])`` of the next non-empty converted chunk (row columns for
         ``make_reader``, NumPy arrays for ``make_batch_reader``); ``StopIteration`` at the end."""
         while True:
             if self._stopped:
                 raise RuntimeError(_STOPPED_MESSAGE)
             try:
-                batch = self._handle.next_batch()
+                chunk = self._workers.next()
             except RuntimeError:
                 if self._stopped:  # closed by stop() from another thread
                     raise RuntimeError(_STOPPED_MESSAGE) from None
                 raise
-            if batch is None:
+            if chunk is None:
                 if self._stopped:  # stop() from another thread while this one waited
                     raise RuntimeError(_STOPPED_MESSAGE)
                 self.last_row_consumed = True
                 raise StopIteration
-            self._diagnostics['batches_read'] += 1
-            self._diagnostics['rows_read'] += batch.num_rows
-            n, columns = self._convert(batch)
+            n, columns, filtered = chunk
+            self._diagnostics['rows_filtered_out'] += filtered
             if n:
                 return n, columns
 
     def _iter_chunks(self):
         """Yields ``(rows, [column per output field])`` for whole batches (used by the framework
         adapters); rows already taken out of the current batch by ``next()`` are not repeated."""
+        if self.ngram is not None:
+            raise NotImplementedError('an NGram reader yields windows, not column batches: iterate the reader')
         leftover = list(self._rows)
         self._rows = iter(())
         if leftover:
@@ -389,68 +433,6 @@ class Reader(object):
                 return
             yield chunk
 
-    # -- conversion --
-
-    def _column(self, batch, name):
-        index = batch.schema.get_field_index(name)
-        if index < 0:
-            raise RuntimeError('the native reader returned no column {!r} (got {})'.format(name, batch.schema.names))
-        return batch.column(index)
-
-    def _convert(self, batch):
-        n = batch.num_rows
-        convert = _arrow.batch_column if self.is_batched_reader else _arrow.rows_column
-        cols = {name: convert(self._column(batch, name), field.numpy_dtype)
-                for name, field in self._read_fields.items()}
-        if self._py_predicate is not None and n:
-            mask = self._predicate_mask(cols, n)
-            if not mask.all():
-                index = np.flatnonzero(mask)
-                self._diagnostics['rows_filtered_out'] += n - len(index)
-                cols = {name: _arrow.take(col, index) for name, col in cols.items()}
-                n = len(index)
-        if not n:
-            return 0, []
-        if self._transform_func is None:
-            return n, [cols[name] for name in self._out_names]
-        if self.is_batched_reader:
-            return self._transform_batch(cols, n)
-        return n, self._transform_rows(cols, n)
-
-    def _predicate_mask(self, cols, n):
-        predicate, names = self._py_predicate, self._predicate_fields
-        if self.is_batched_reader:
-            result = predicate.do_include(_data_frame({name: cols[name] for name in names}))
-            mask = np.asarray(result, dtype=bool)
-            if mask.shape != (n,):
-                raise ValueError('a predicate of make_batch_reader must return one boolean per row '
-                                 '(got shape {} for {} rows)'.format(mask.shape, n))
-            return mask
-        columns = [cols[name] for name in names]
-        return np.fromiter((bool(predicate.do_include(dict(zip(names, values)))) for values in zip(*columns)),
-                           dtype=bool, count=n)
-
-    def _transform_rows(self, cols, n):
-        func, view_names, out_names = self._transform_func, self._view_names, self._out_names
-        out = []
-        for values in zip(*[cols[name] for name in view_names]):
-            row = func(dict(zip(view_names, values)))
-            try:
-                out.append(tuple(row[name] for name in out_names))
-            except KeyError as e:
-                raise ValueError('TransformSpec.func returned a row without field {} of the transformed '
-                                 'schema'.format(e)) from None
-        return [list(c) for c in zip(*out)] if out else [[] for _ in out_names]
-
-    def _transform_batch(self, cols, n):
-        frame = self._transform_func(_data_frame({name: cols[name] for name in self._view_names}))
-        missing = [name for name in self._out_names if name not in frame.columns]
-        if missing:
-            raise ValueError('TransformSpec.func returned a DataFrame without field(s) {} of the transformed '
-                             'schema'.format(missing))
-        columns = [_frame_column(frame[name]) for name in self._out_names]
-        return (len(frame), columns)
-
     # -- lifecycle --
 
     def stop(self):
@@ -458,8 +440,8 @@ class Reader(object):
         iterating afterwards raises ``RuntimeError``. Idempotent."""
         self._stopped = True
         self._rows = iter(())
-        if self._handle is not None:
-            self._handle.close()
+        if self._release is not None:
+            self._release()
         if self._mirror is not None:
             self._mirror.close()
 
@@ -482,6 +464,7 @@ class Reader(object):
             raise NotImplementedError('Currently do not support resetting a reader while in the middle of iteration. '
                                       'You can call reset only after all samples were consumed.')
         self._handle.reset()
+        self._workers.restart()
         self._rows = iter(())
         self.last_row_consumed = False
 
@@ -493,29 +476,39 @@ class Reader(object):
         self.join()
 
 
-def _data_frame(columns):
-    """A pandas DataFrame of columns (tensor columns as object columns of row arrays)."""
-    import pandas as pd
-    data = {}
-    for name, col in columns.items():
-        if isinstance(col, np.ndarray) and col.ndim > 1:
-            col = _rows_object(col)
-        data[name] = col
-    return pd.DataFrame(data)
+class _NGramConverter(object):
+    """An NGram reader's converter: the batch's rows converted, then cut into ``{offset: namedtuple}``
+    windows at the starts the native reader computed."""
+
+    runs_python = False
+
+    def __init__(self, converter, ngram, schema):
+        self._converter, self._ngram, self._schema = converter, ngram, schema
+
+    def __call__(self, batch, index, offset=0):
+        n, columns, filtered = self._converter(batch, index, offset)
+        if not n:
+            return 0, [], filtered
+        windows = self._ngram._windows(self._schema, dict(zip(self._converter.out_names, columns)), batch)
+        return len(windows), windows, filtered
 
 
-def _rows_object(col):
-    out = np.empty(len(col), dtype=object)
-    for i in range(len(col)):
-        out[i] = col[i]
-    return out
+def _counting_source(handle, diagnostics):
+    """``source()`` of ``petastorm._workers``: the next decoded batch of ``handle`` (``None`` at the end),
+    counted in ``diagnostics``."""
+    def source():
+        batch = handle.next_batch()
+        if batch is not None:
+            diagnostics['batches_read'] += 1
+            diagnostics['rows_read'] += batch.num_rows
+        return batch
+    return source
 
 
-def _frame_column(series):
-    values = series.to_numpy()
-    if values.dtype == object and len(values) and isinstance(values[0], np.ndarray):
-        return _arrow.stack_rows(list(values))
-    return values
+def _release(handle, workers):
+    """Stops the native reader (which ends a feeder waiting on it), then the transform pool."""
+    handle.close()
+    workers.close()
 
 
 __all__ = ['make_reader', 'make_batch_reader', 'Reader']

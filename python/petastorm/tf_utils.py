@@ -10,6 +10,7 @@ Types TF lacks are converted as upstream does: ``Decimal`` -> string, ``uint16``
 """
 import datetime
 import decimal
+import functools
 import warnings
 from calendar import timegm
 
@@ -140,7 +141,7 @@ def make_petastorm_dataset(reader):
     :return: ``tf.data.Dataset``
     """
     if getattr(reader, 'ngram', None):
-        raise NotImplementedError('make_petastorm_dataset does not support NGram yet.')
+        return _ngram_dataset(reader)
     schema = reader.schema
     row_type = schema._get_namedtuple()
     signature = row_type(*[tf.TensorSpec(shape, dtype) for shape, dtype in
@@ -171,18 +172,23 @@ def tf_tensors(reader, shuffling_queue_capacity=0, min_after_dequeue=0):
         (started with ``tf.compat.v1.train.start_queue_runners``); not for batched readers
     :param min_after_dequeue: the queue's ``min_after_dequeue``
     """
-    if getattr(reader, 'ngram', None):
-        raise NotImplementedError('tf_tensors does not support NGram in this petastorm')
     if reader.batched_output and shuffling_queue_capacity > 0:
         raise ValueError('shuffling_queue_capacity can not be used with a reader that produces '
                          'batched_output, since each batch is a parquet read rowgroup. Extra '
                          'shuffling of the batches does not further decrease correlation.')
     schema = reader.schema
-    dtypes = _schema_to_tf_dtypes(schema)
+    if getattr(reader, 'ngram', None):
+        flat = _ngram_flat_fields(reader)
+        dtypes, shapes = [_field_tf_dtype(f) for f in flat], [f.shape for f in flat]
+        sample = _flatten_ngram
+        make = functools.partial(make_namedtuple_tf_ngram, schema, reader.ngram)
+    else:
+        dtypes, shapes = _schema_to_tf_dtypes(schema), _shapes(reader)
+        sample = _sanitize_field_tf_types
+        make = functools.partial(make_namedtuple_tf, schema)
 
     def dequeue_sample_impl(_):
-        sample = _sanitize_field_tf_types(next(reader))
-        return [_py_func_value(v) for v in sample]
+        return [_py_func_value(v) for v in sample(next(reader))]
 
     fields = tf.compat.v1.py_func(dequeue_sample_impl, [tf.constant(1)], dtypes)
     if shuffling_queue_capacity > 0:
@@ -193,9 +199,52 @@ def tf_tensors(reader, shuffling_queue_capacity=0, min_after_dequeue=0):
         fields = queue.dequeue()
         if not isinstance(fields, (list, tuple)):
             fields = [fields]
-    for tensor, shape in zip(fields, _shapes(reader)):
+    for tensor, shape in zip(fields, shapes):
         tensor.set_shape(shape)
-    return make_namedtuple_tf(schema, *fields)
+    return make(*fields)
 
 
-__all__ = ['make_petastorm_dataset', 'tf_tensors', 'make_namedtuple_tf', 'RANDOM_SHUFFLING_QUEUE_SIZE']
+# --- NGram readers: each item is {offset: namedtuple}; it crosses to TF as one flat tuple ------------
+
+def _ngram_flat_fields(reader):
+    """The fields of an NGram item in its flat order: offsets ascending, each offset's fields in schema order."""
+    ngram, schema = reader.ngram, reader.schema
+    offsets = range(min(ngram.fields), max(ngram.fields) + 1)
+    return [f for k in offsets for f in ngram.get_schema_at_timestep(schema, k).fields.values()]
+
+
+def _flatten_ngram(window):
+    """An NGram item as one flat list of TF-compatible values (see :func:`_ngram_flat_fields`)."""
+    return [v for k in sorted(window) for v in _sanitize_field_tf_types(window[k])]
+
+
+def make_namedtuple_tf_ngram(unischema, ngram, *args, **kargs):
+    """``{offset: namedtuple}`` for every offset of ``ngram`` (smallest to largest; an offset without fields gets
+    an empty namedtuple): ``args`` are the values in flat order (offsets ascending, each offset's fields in
+    schema order); ``kargs`` may give an offset's values instead, as ``str(offset)=dict``."""
+    result, used = {}, 0
+    for offset in range(min(ngram.fields), max(ngram.fields) + 1):
+        view = ngram.get_schema_at_timestep(unischema, offset)
+        count = 0 if str(offset) in kargs else len(view.fields)
+        result[offset] = view._get_namedtuple()(*args[used:used + count], **kargs.get(str(offset), {}))
+        used += count
+    return result
+
+
+def _ngram_dataset(reader):
+    """``make_petastorm_dataset`` of an NGram reader: a dataset of ``{offset: namedtuple of tensors}``."""
+    flat = _ngram_flat_fields(reader)
+    signature = tuple(tf.TensorSpec(f.shape, _field_tf_dtype(f)) for f in flat)
+
+    def windows():
+        if reader.last_row_consumed:
+            reader.reset()
+        for window in reader:
+            yield tuple(_flatten_ngram(window))
+
+    dataset = tf.data.Dataset.from_generator(windows, output_signature=signature)
+    return dataset.map(lambda *values: make_namedtuple_tf_ngram(reader.schema, reader.ngram, *values))
+
+
+__all__ = ['make_petastorm_dataset', 'tf_tensors', 'make_namedtuple_tf', 'make_namedtuple_tf_ngram',
+           'RANDOM_SHUFFLING_QUEUE_SIZE']

@@ -18,6 +18,7 @@ use super::checksum::{read_error, ChecksumReader};
 use super::damage::Skips;
 use super::decode::{decode_column, Budget, Column};
 use super::discovery::{DataFile, Dataset};
+use super::ngram::NGramOptions;
 use super::plan::{shuffle, Item, SplitMix64};
 use super::predicate::{Filters, Predicate};
 use super::values::cell;
@@ -38,6 +39,8 @@ pub struct ReadSpec {
     pub filters: Option<Filters>,
     pub batch_mode: bool,
     pub shuffle_rows: bool,
+    /// Batches of NGram windows: rows in timestamp order and the window starts.
+    pub ngram: Option<NGramOptions>,
     pub verify_page_checksums: bool,
     /// Bytes the tensor columns of one item may decode to.
     pub decode_memory_limit: u64,
@@ -61,7 +64,8 @@ impl ReadSpec {
             .collect();
         let start = Instant::now();
         let mut fetched = Fetched::default();
-        let batch = match fetch(file, item, &stored, self.verify_page_checksums, &mut fetched) {
+        let overlap = self.ngram.as_ref().map_or(0, NGramOptions::part_overlap);
+        let batch = match fetch(file, item, &stored, self.verify_page_checksums, overlap, &mut fetched) {
             Ok(raw) => self.decode(file, raw, rows_seed, stop).map_err(place)?,
             Err(e) => return self.skips.unreadable_row_group(place(e)),
         };
@@ -121,6 +125,9 @@ impl ReadSpec {
                 }
             };
             columns.push(column);
+        }
+        if let Some(ngram) = &self.ngram {
+            return ngram.batch(columns, kept, self.shuffle_rows.then_some(rows_seed));
         }
         let mut arrays: Vec<ArrayRef> = columns.iter().map(|c| Arc::clone(&c.array)).collect();
         if self.shuffle_rows && kept > 1 {
@@ -202,13 +209,14 @@ fn log_read(file: &DataFile, item: &Item, fetched: &Fetched, kept: usize, took: 
     );
 }
 
-/// Reads the stored columns `names` of the item's row group (or its part of the rows),
-/// verifying page checksums when asked.
+/// Reads the stored columns `names` of the item's row group (or its part of the rows, plus the
+/// `overlap` rows after it), verifying page checksums when asked.
 fn fetch(
     file: &DataFile,
     item: &Item,
     names: &[&str],
     verify_checksums: bool,
+    overlap: usize,
     fetched: &mut Fetched,
 ) -> Result<RecordBatch> {
     let footer = file.footer()?;
@@ -241,6 +249,7 @@ fn fetch(
         .with_batch_size(rows.max(1));
     if item.parts > 1 {
         let range = part_range(rows, item.part, item.parts);
+        let range = range.start..(range.end + overlap).min(rows);
         let selection =
             vec![RowSelector::skip(range.start), RowSelector::select(range.len()), RowSelector::skip(rows - range.end)];
         builder = builder.with_row_selection(RowSelection::from(selection)).with_batch_size(range.len().max(1));

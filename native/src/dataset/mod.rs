@@ -12,6 +12,7 @@ mod damage;
 mod decode;
 pub mod discovery;
 mod item;
+pub mod ngram;
 pub mod options;
 mod pipeline;
 pub mod plan;

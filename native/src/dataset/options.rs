@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::ngram::NGramOptions;
 use super::predicate::{Filters, Predicate};
 use crate::error::{Error, Result};
 use crate::storage::CacheSettings;
@@ -121,6 +122,9 @@ pub struct ReaderOptions {
     pub cache_row_size_estimate: Option<u64>,
     #[serde(default)]
     pub cache_extra_settings: Option<serde_json::Value>,
+    /// Batches of NGram windows instead of rows (`docs/ffi.md`, "NGram").
+    #[serde(default)]
+    pub ngram: Option<NGramOptions>,
 }
 
 fn thread() -> String {
@@ -196,6 +200,9 @@ impl ReaderOptions {
             return Err(Error::value("workers_count must be a positive integer"));
         }
         self.cache()?;
+        if let Some(ngram) = &self.ngram {
+            ngram.check(self.shuffle_row_drop_partitions)?;
+        }
         match (self.cur_shard, self.shard_count) {
             (None, None) => Ok(()),
             (Some(cur), Some(count)) if count > 0 && cur < count => Ok(()),

@@ -50,6 +50,10 @@ impl Reader {
         let native_fields: BTreeSet<String> = options.predicate.as_ref().map(|p| p.fields()).unwrap_or_default();
         let caller_fields = options.predicate_fields.as_deref().unwrap_or_default();
         check_predicate_fields(schema, native_fields.iter().chain(caller_fields))?;
+        if let Some(ngram) = &options.ngram {
+            let index = index_of(schema, &ngram.timestamp_field).map_err(|e| e.context("ngram"))?;
+            ngram.check_field(&schema.fields()[index], output.contains(&index))?;
+        }
         // The caller's predicate fields travel in the batches, after the view's, in schema order.
         let mut carried: Vec<usize> = caller_fields
             .iter()
@@ -103,6 +107,7 @@ impl Reader {
             filters: options.filters.clone(),
             batch_mode: options.batch_mode,
             shuffle_rows: options.shuffle_rows,
+            ngram: options.ngram.clone(),
             verify_page_checksums: options.verify_page_checksums,
             decode_memory_limit: options.decode_memory_limit,
             skips: Arc::clone(&skips),
