@@ -6,6 +6,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
 scripts/bootstrap.sh
+# libjpeg-turbo (built from source by turbojpeg-sys, with cmake) needs NASM for its x86-64 SIMD.
+if [ "$(uname -m)" = x86_64 ] && ! command -v nasm >/dev/null; then
+  echo "== installing nasm (apt-get)"
+  apt-get install -y -q nasm >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q nasm >/dev/null; }
+fi
 echo "== building the native library (cargo, release)"
 cargo build --release -q -p petastorm-native
 mkdir -p python/petastorm/_lib

@@ -251,6 +251,26 @@ fn filters_prune_partitions_and_filter_rows() {
 }
 
 #[test]
+fn row_groups_are_piece_indices_over_every_file() {
+    // Pieces in path order: part=p0/file0 row groups 0..3 are pieces 0..3 (ids 0..30), and so on.
+    let dir = synthetic_dataset("row-groups");
+    let read = |extra: serde_json::Value| {
+        let mut options = json!({"dataset_url": url(&dir), "schema_fields": ["id"], "shuffle_row_groups": false});
+        options.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        open(options).map(|reader| ints(&drain(&reader), "id"))
+    };
+    let ids = read(json!({"row_groups": [17, 1, 7]})).unwrap();
+    assert_eq!(ids, (10..20).chain(70..80).chain(170..180).collect::<Vec<i64>>());
+    // Pruned files keep their numbers: only piece 7 is in partition p1 (pieces 6..12).
+    let ids = read(json!({"row_groups": [1, 7], "filters": [["part", "=", "p1"]]})).unwrap();
+    assert_eq!(ids, (70..80).collect::<Vec<i64>>());
+    let e = read(json!({"row_groups": [PARTS * FILES * GROUPS]})).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Value, "{e}");
+    assert!(e.message().contains("has 18"), "{e}");
+    assert_eq!(read(json!({"row_groups": []})).unwrap_err().kind(), ErrorKind::NoData);
+}
+
+#[test]
 fn stop_returns_promptly_during_an_endless_read() {
     let dir = synthetic_dataset("stop");
     let reader = Arc::new(open(json!({"dataset_url": url(&dir), "num_epochs": null, "workers_count": 2})).unwrap());

@@ -15,29 +15,36 @@ import os
 import tempfile
 from pathlib import Path
 
-from _upstream_side import measure
+import sys
+
 from bench_reader import generate
-from compare_upstream import HELLO_SCALE, fmt, measure_upstream
+from compare_upstream import HELLO_SCALE, fmt, side_run
 
 # case of _upstream_side / _augment.SPECS, dataset of bench_reader, label
 CASES = [('hello_aug', 'hello', 'hello-world + augmentation'), ('jpeg_aug', 'jpeg', 'JPEG 224x224 + augmentation')]
 TARGET = 2.0  # ours / upstream's best pool (issue 11)
 
 
-def _measure_ours(args, urls, runs):
-    """{(case, pool, workers): rows/s} of our package, in this process."""
+def _measure(python, ours, args, runs):
+    """{(case, pool, workers): rows/s or None} of one side, each run in a fresh process of `python`."""
     out = {}
     for case, url, pool, workers in runs:
-        out[case, pool, workers] = measure(case, url, pool, workers, args.warmup, args.seconds)
-        print('  ours     {:<9} {:<7} x{}: {} rows/s'.format(case, pool, workers, fmt(out[case, pool, workers])),
-              flush=True)
+        spec = {'case': case, 'url': url, 'pool': pool, 'workers': workers, 'warmup': args.warmup,
+                'seconds': args.seconds}
+        result = side_run(python, '_upstream_side.py', 'run', spec, ours)
+        out[case, pool, workers] = result.get('rate')
+        print('  {:<8} {:<9} {:<7} x{}: {}'.format('ours' if ours else 'upstream', case, pool, workers,
+                                                  fmt(result.get('rate')) + ' rows/s' if result.get('rate')
+                                                  else result.get('error')), flush=True)
     return out
 
 
-def _measure_upstream(args, urls, runs):
-    """{(case, pool, workers): rows/s or None} of upstream, in its venv."""
-    found = measure_upstream(args.upstream_python, urls, args.warmup, args.seconds, runs)
-    return {(case,) + config: rate for case, rates in found.items() for config, rate in rates.items()}
+def _measure_ours(args, runs):
+    return _measure(sys.executable, True, args, runs)
+
+
+def _measure_upstream(args, runs):
+    return _measure(args.upstream_python, False, args, runs)
 
 
 def main():
@@ -48,7 +55,10 @@ def main():
     parser.add_argument('--seconds', type=float, default=4.0, help='seconds timed per measurement')
     parser.add_argument('--workers', default='1,2,4', help='workers_count values')
     parser.add_argument('--rounds', type=int, default=2, help='passes over every configuration, best kept')
+    parser.add_argument('--quick', action='store_true', help='small datasets, short runs (checks the harness)')
     args = parser.parse_args()
+    if args.quick:
+        args.scale, args.warmup, args.seconds, args.workers, args.rounds = 0.2, 0.3, 1.0, '2', 1
     counts = [int(w) for w in args.workers.split(',')]
     configs = [('dummy', 1)] + [(pool, w) for pool in ('thread', 'process') for w in counts]
     with tempfile.TemporaryDirectory(prefix='pst-transforms-') as tmp:
@@ -60,7 +70,7 @@ def main():
         order = [(_measure_ours, ours), (_measure_upstream, upstream)]
         for round_ in range(args.rounds):
             for measure_side, best in (order if round_ % 2 == 0 else order[::-1]):
-                for key, rate in measure_side(args, urls, runs).items():
+                for key, rate in measure_side(args, runs).items():
                     if rate and rate > best.get(key, 0):
                         best[key] = rate
 

@@ -59,6 +59,7 @@ _SIGNATURES = {
     'pst_common_metadata': (c_int32, [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p),
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
+    'pst_metadata_value': (c_int32, [c_char_p, c_size_t, c_char_p, POINTER(c_int32)] + _OUT_BYTES),
     'pst_schema_from_arrow': (c_int32, [c_void_p, c_char_p] + _OUT_BYTES),
     'pst_writer_unsupported': (c_int32, [c_void_p] + _OUT_BYTES),
     'pst_writer_open': (c_int32, [c_void_p, c_char_p, c_char_p, c_uint64, c_char_p, POINTER(c_void_p)]),
@@ -78,6 +79,7 @@ _SIGNATURES = {
     'pst_dataset_commit': (c_int32, [c_char_p, c_char_p, c_char_p, c_char_p]),
     'pst_dataset_abort': (c_int32, [c_char_p, c_char_p, c_char_p]),
     'pst_dataset_write_metadata': (c_int32, [c_void_p, c_char_p, c_char_p, POINTER(c_uint64)]),
+    'pst_dataset_set_metadata': (c_int32, [c_char_p, c_char_p, c_char_p, c_char_p, c_size_t]),
     'pst_storage_normalize_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
     'pst_storage_existing_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
     'pst_storage_delete': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)]),
@@ -99,6 +101,7 @@ _READER_SIGNATURES = {
     'pst_reader_reset': (c_int32, [c_void_p]),
     'pst_reader_free': (None, [c_void_p]),
     'pst_dataset_schema': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
+    'pst_dataset_pieces': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
 }
 
 _lock = threading.Lock()
@@ -389,6 +392,14 @@ def schema_from_metadata(file_bytes):
     return _bytes_result('schema_from_metadata', data, len(data)).decode('utf-8')
 
 
+def metadata_value(file_bytes, key):
+    """The value (bytes) of ``key`` in the key/value metadata of a whole Parquet file, or ``None``."""
+    data = bytes(file_bytes)
+    found, out, n = c_int32(), c_void_p(), c_size_t()
+    _call('metadata_value', data, len(data), _c_str(key), byref(found), byref(out), byref(n))
+    return _take(lib(), out, n, bytes) if found.value else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Part files written by Python workers (``pst_writer_*``, ``pst_dataset_*``).
 
@@ -467,6 +478,14 @@ def dataset_schema(url, storage_options=None):
     """The Unischema JSON of a dataset (stored metadata, legacy pickle, or inferred from Parquet)."""
     _reader_api()
     return _bytes_result('dataset_schema', _c_str(url), _c_str(json.dumps(storage_options or {}))).decode('utf-8')
+
+
+def dataset_pieces(url, storage_options=None):
+    """``[(relative path, row groups)]`` of a dataset's data files in the order the reader numbers row
+    groups (upstream's pieces: files by path, then row groups)."""
+    _reader_api()
+    pieces = _json_result('dataset_pieces', _c_str(url), _c_str(json.dumps(storage_options or {})))
+    return [(rel, int(count)) for rel, count in pieces]
 
 
 def _json_scalar(value):

@@ -19,6 +19,7 @@ from petastorm import _arrow, _convert, _native, _storage, _workers
 from petastorm._ignored import warn_ignored
 from petastorm.ngram import NGram
 from petastorm.predicates import PredicateBase
+from petastorm.selectors import RowGroupSelectorBase
 from petastorm.transform import transform_schema
 from petastorm.unischema import Unischema
 
@@ -48,7 +49,9 @@ _COMMON_PARAMS_DOC = """
     :param predicate: a :class:`~petastorm.predicates.PredicateBase`; native predicates run in the reader,
         others (``in_lambda``) in Python on the decoded values of their fields, which are read even when
         not in ``schema_fields`` (and not returned).
-    :param rowgroup_selector: not supported (``NotImplementedError`` when given).
+    :param rowgroup_selector: a :class:`~petastorm.selectors.RowGroupSelectorBase`: only the row groups it
+        selects from the indexes stored by :func:`~petastorm.etl.rowgroup_indexing.build_rowgroup_index` are read
+        (before sharding; a dataset directory URL is needed, its ``_common_metadata`` holds the indexes).
     :param num_epochs: passes over the data; ``None`` reads forever.
     :param cur_shard: this reader's shard in ``[0, shard_count)``; both or neither must be given.
     :param shard_count: number of shards (row groups are split between them).
@@ -248,7 +251,7 @@ class Reader(object):
                  shuffle_row_drop_partitions=1, predicate=None, rowgroup_selector=None, num_epochs=1,
                  cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, transform_spec=None,
                  filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False,
-                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None):
+                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None, row_groups=None):
         self._handle = None
         self._workers = None
         self._release = None
@@ -262,8 +265,8 @@ class Reader(object):
         if isinstance(schema_fields, NGram):
             _check_ngram(schema_fields, batched, shuffle_row_drop_partitions)
             self.ngram = schema_fields
-        if rowgroup_selector is not None:
-            raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
+        if rowgroup_selector is not None and not isinstance(rowgroup_selector, RowGroupSelectorBase):
+            raise ValueError('rowgroup_selector parameter is expected to be derived from RowGroupSelectorBase')
         if cache_type == LOCAL_DISK_CACHE and cache_location is not None:
             cache_location = os.fspath(cache_location)
         self._cache_location = cache_location if cache_type == LOCAL_DISK_CACHE else None
@@ -295,6 +298,8 @@ class Reader(object):
             timestamp = self.ngram._native_options()['timestamp_field']
             field_names = list(ngram_view.fields) + ([] if timestamp in ngram_view.fields else [timestamp])
             field_patterns = None
+        if rowgroup_selector is not None:
+            row_groups = _selected_row_groups(rowgroup_selector, urls, storage_options)
         options = {
             'dataset_url': urls,
             'schema_fields': field_patterns,
@@ -314,6 +319,7 @@ class Reader(object):
             'results_queue_size': results_queue_size,
             'predicate': native_predicate,
             'filters': _filters_json(filters),
+            'row_groups': row_groups,
             'storage_options': storage_options,
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
             'decode_memory_limit': decode_memory_limit,
@@ -491,6 +497,19 @@ class _NGramConverter(object):
             return 0, [], filtered
         windows = self._ngram._windows(self._schema, dict(zip(self._converter.out_names, columns)), batch)
         return len(windows), windows, filtered
+
+
+def _selected_row_groups(selector, url, storage_options):
+    """The row groups (piece indices, sorted) that ``selector`` picks from the indexes stored with ``url``."""
+    if isinstance(url, list):
+        raise ValueError('rowgroup_selector needs a dataset directory URL (its _common_metadata holds the row-group '
+                         'indexes), not a list of files')
+    from petastorm.etl.rowgroup_indexing import get_row_group_indexes
+    indexes = get_row_group_indexes(url, storage_options)
+    required = selector.get_index_names()
+    if not set(required) <= set(indexes):
+        raise ValueError('Some of required indexes {} are not available in {}'.format(required, list(indexes)))
+    return sorted(int(piece) for piece in selector.select_row_groups(indexes))
 
 
 def _counting_source(handle, diagnostics):

@@ -125,6 +125,22 @@ def test_jpeg_quality_and_round_trip(shape):
     assert diff.mean() < 2.0 and diff.max() <= 24
 
 
+@pytest.mark.parametrize('shape', [(64, 80), (37, 29, 3), (224, 224, 3)], ids=['gray', 'rgb-odd', 'rgb-224'])
+def test_jpeg_bytes_are_libjpegs_as_pillow_and_opencv_write_them(shape):
+    # Pillow and OpenCV (upstream's encoder) both write baseline 4:2:0 JPEG through libjpeg(-turbo) at
+    # the IJG quality scale: the same quality must give the same file, and Pillow decodes it to our pixels.
+    from PIL import Image
+    value = np.clip(_smooth_image(shape) + np.random.default_rng(1).normal(0, 8, shape), 0, 255).astype(np.uint8)
+    field = UnischemaField('img', np.uint8, shape, CompressedImageCodec('jpeg'), False)
+    for quality in (10, 50, 90, 95, 100):
+        ours = bytes(CompressedImageCodec('jpeg', quality).encode(field, value))
+        pil = io.BytesIO()
+        Image.fromarray(value).save(pil, 'JPEG', quality=quality)
+        assert ours == pil.getvalue(), f'quality {quality}'
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(ours))),
+                                      CompressedImageCodec('jpeg', quality).decode(field, ours))
+
+
 @pytest.mark.parametrize('spark_type, numpy_type', [
     (ShortType(), np.uint8), (ByteType(), np.int8), (ShortType(), np.int16), (IntegerType(), np.int32),
     (LongType(), np.int64)])

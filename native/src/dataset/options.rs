@@ -95,6 +95,10 @@ pub struct ReaderOptions {
     pub predicate: Option<Predicate>,
     #[serde(default)]
     pub filters: Option<Filters>,
+    /// Only these row groups, as piece indices in upstream's numbering (data files in path
+    /// order, each file's row groups in order): what a row-group selector chose.
+    #[serde(default)]
+    pub row_groups: Option<Vec<u64>>,
     #[serde(default)]
     pub storage_options: BTreeMap<String, String>,
     /// Skip (log and count) files listed in `_common_metadata` but missing and row groups that

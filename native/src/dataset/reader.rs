@@ -13,7 +13,7 @@ use super::discovery::{DataFile, Dataset, SchemaSource};
 use super::item::ReadSpec;
 use super::options::ReaderOptions;
 use super::pipeline::{Job, Pipeline};
-use super::plan::{Plan, PlanSettings, RowGroup};
+use super::plan::{select_pieces, Plan, PlanSettings, RowGroup};
 use super::values::{Cell, Value};
 use super::view;
 use crate::error::{Error, Result};
@@ -87,6 +87,9 @@ impl Reader {
         let mut row_groups = Vec::new();
         for &file in &kept {
             row_groups.extend((0..dataset.row_group_count(file)?).map(|row_group| RowGroup { file, row_group }));
+        }
+        if let Some(selected) = &options.row_groups {
+            row_groups = select_pieces(row_groups, &dataset.row_group_counts()?, selected)?;
         }
         let settings = PlanSettings {
             shard: options.cur_shard.zip(options.shard_count),

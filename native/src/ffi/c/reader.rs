@@ -141,3 +141,23 @@ pub unsafe extern "C" fn pst_dataset_schema(
         write_bytes(out, out_len, dataset_schema(url, &options)?.to_json())
     })
 }
+
+/// The data files of the dataset at `url` with their row-group counts, in the order the reader
+/// numbers row groups (`row_groups` option, row-group indexes): JSON `[["rel/path", n], ...]`.
+///
+/// # Safety
+/// `url` is a NUL-terminated string, `storage_options_json` NULL or one; `out`/`out_len` are
+/// valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_dataset_pieces(
+    url: *const c_char,
+    storage_options_json: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    status(|| {
+        let pieces =
+            api::dataset_pieces(str_arg(url, "url")?, opt_str_arg(storage_options_json, "storage_options_json")?)?;
+        write_bytes(out, out_len, pieces)
+    })
+}
