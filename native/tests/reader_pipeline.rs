@@ -149,6 +149,38 @@ fn schema_fields_take_names_and_regexes() {
 }
 
 #[test]
+fn named_fields_come_first_and_predicate_fields_travel_outside_the_view() {
+    let dir = synthetic_dataset("view");
+    let options = json!({"dataset_url": format!("{}/", url(&dir)), "schema_field_names": ["names", "id"],
+                         "schema_fields": ["ma.*", "id"], "predicate_fields": ["label", "id"], "reader_pool_type": "dummy"});
+    let reader = open(options).unwrap();
+    let view: Vec<&str> = reader.schema().fields().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(view, ["names", "id", "matrix"]);
+    assert!(reader.schema().name().ends_with("_view"), "{}", reader.schema().name());
+    let batch: Vec<&str> = reader.batch_schema().fields().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(batch, ["names", "id", "matrix", "label"]);
+    let batches = drain(&reader);
+    let columns: Vec<String> = batches[0].schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(columns, batch);
+    assert_eq!(ints(&batches, "id").len(), TOTAL);
+    check_synthetic(&batches);
+
+    let error = |options: serde_json::Value| open(options).err().unwrap().to_string();
+    let e = error(json!({"dataset_url": url(&dir), "schema_field_names": ["nope"]}));
+    assert!(e.contains("field ['nope'] does not belong to the schema"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "predicate_fields": ["nope", "id"]}));
+    assert!(e.contains("column names requested by the predicate (nope) are not valid schema names"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "predicate_fields": []}));
+    assert!(e.contains("At least one field name"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "reader_pool_type": "gpu"}));
+    assert!(e.contains("Unknown reader_pool_type: 'gpu'"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "workers_count": "many"}));
+    assert!(e.contains("invalid reader option workers_count = \"many\""), "{e}");
+    let e = error(json!({"dataset_url": ["", url(&dir)]}));
+    assert!(e.contains("dataset url must be a non-empty string"), "{e}");
+}
+
+#[test]
 fn predicates_filter_rows() {
     let dir = synthetic_dataset("predicates");
     let read = |predicate: serde_json::Value, fields: serde_json::Value| {

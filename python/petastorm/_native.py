@@ -94,6 +94,7 @@ _SIGNATURES = {
 _READER_SIGNATURES = {
     'pst_reader_open': (c_int32, [c_char_p, POINTER(c_void_p)]),
     'pst_reader_schema': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_reader_batch_schema': (c_int32, [c_void_p] + _OUT_BYTES),
     'pst_reader_info': (c_int32, [c_void_p] + _OUT_BYTES),
     'pst_reader_next': (c_int32, [c_void_p, c_void_p, c_void_p, POINTER(c_int32)]),
     'pst_reader_stop': (c_int32, [c_void_p]),
@@ -487,6 +488,12 @@ def dataset_pieces(url, storage_options=None):
     return [(rel, int(count)) for rel, count in pieces]
 
 
+def _json_scalar(value):
+    """An option value JSON has no form for: a NumPy scalar as the Python value it holds, anything
+    else as its ``repr`` (which the native checks then reject, naming the option)."""
+    return value.item() if isinstance(value, np.generic) else repr(value)
+
+
 class ReaderHandle(_OwnedHandle):
     """Owns one native reader (``pst_reader_open``); freed by :meth:`close` or a finalizer.
 
@@ -500,14 +507,18 @@ class ReaderHandle(_OwnedHandle):
     def __init__(self, options):
         _reader_api()
         _log.ensure_started()
-        self._own('reader_open', _c_str(json.dumps(options)))
+        self._own('reader_open', _c_str(json.dumps(options, default=_json_scalar)))
         self._state_lock = threading.Lock()  # held during stop/free (never while blocking)
         self._array = ctypes.create_string_buffer(_ARROW_ARRAY_SIZE)
         self._schema = ctypes.create_string_buffer(_ARROW_SCHEMA_SIZE)
 
     def schema_json(self):
-        """Unischema JSON of the fields the reader yields."""
+        """Unischema JSON of the schema view (the fields the reader yields)."""
         return self._with(_bytes_result, 'reader_schema').decode('utf-8')
+
+    def batch_schema_json(self):
+        """Unischema JSON of each batch's columns (the view's, then the ``predicate_fields`` it lacks)."""
+        return self._with(_bytes_result, 'reader_batch_schema').decode('utf-8')
 
     def info(self):
         """``{"row_groups": n, "files": [...], "rows": n}`` of the plan."""

@@ -1,5 +1,9 @@
-"""Conversion of Unischema fields to and from the Unischema JSON of ``docs/ffi.md``,
-and the cache of one-field native schemas that codecs use on their own.
+"""Conversion of Unischema fields to the Unischema JSON of ``docs/ffi.md`` (and of dtype names back
+to NumPy types), and the cache of one-field native schemas that codecs use on their own.
+
+Imports go one way: ``unischema`` -> ``codecs`` -> ``_schema_json`` -> ``_native``. This module
+knows codecs only by their ``_codec_json()`` method; parsing JSON back into fields and codecs is
+``unischema``'s (``Unischema.from_json``).
 
 NumPy types map to dtype names (``np.int32`` -> ``'int32'``, ``np.str_`` -> ``'str'``,
 ``decimal.Decimal`` -> ``'decimal'``); Python ``str``/``bytes``/``bool``/``int``/``float``
@@ -59,15 +63,6 @@ def field_to_json(field):
         'nullable': bool(field.nullable),
         'codec': None if codec is None else codec._codec_json(),
     }
-
-
-def field_from_json(obj):
-    """A ``UnischemaField`` from its JSON dict."""
-    from petastorm.codecs import codec_from_json
-    from petastorm.unischema import UnischemaField
-    shape = tuple(None if d is None else int(d) for d in obj['shape'])
-    return UnischemaField(obj['name'], dtype_type(obj['dtype']), shape, codec_from_json(obj.get('codec')),
-                          bool(obj.get('nullable', False)))
 
 
 def schema_json(name, fields):

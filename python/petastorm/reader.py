@@ -9,10 +9,7 @@ Importing it does not import pyspark, torch, tensorflow or pandas.
 """
 import collections.abc
 import decimal
-import json
-import numbers
 import os
-import re
 import warnings
 import weakref
 
@@ -20,16 +17,14 @@ import numpy as np
 
 from petastorm import _arrow, _convert, _native, _storage, _workers
 from petastorm._ignored import warn_ignored
-from petastorm._schema_json import field_from_json
 from petastorm.ngram import NGram
 from petastorm.predicates import PredicateBase
 from petastorm.selectors import RowGroupSelectorBase
 from petastorm.transform import transform_schema
-from petastorm.unischema import Unischema, UnischemaField
+from petastorm.unischema import Unischema
 
 NULL_CACHE = 'null'
 LOCAL_DISK_CACHE = 'local-disk'
-_POOL_TYPES = ('thread', 'process', 'dummy')
 
 _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_reader/make_batch_reader has stopped. '
                     'This may happen if the make_reader/make_batch_reader context manager has exited but you try to '
@@ -37,7 +32,8 @@ _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_read
 
 _COMMON_PARAMS_DOC = """
     :param schema_fields: ``None`` (all fields), or a list of :class:`~petastorm.unischema.UnischemaField`
-        and/or regular expressions matching whole field names, or (``make_reader`` only) an
+        and/or regular expressions matching whole field names (Rust ``regex`` syntax: no look-around; the named
+        fields come first, then the matching ones in schema order), or (``make_reader`` only) an
         :class:`~petastorm.ngram.NGram`: the reader then yields ``{offset: namedtuple}`` windows.
     :param reader_pool_type: ``'thread'``, ``'process'`` or ``'dummy'``. Decoding always runs in the native
         library's threads, off the GIL. Python predicates (``in_lambda``) and ``TransformSpec.func`` run ahead
@@ -167,42 +163,31 @@ def _ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, c
                        cache_extra_settings=(cache_extra_settings, None))
     return ignored
 
-def _normalize_url(url):
-    """A dataset URL as given (any form the native storage layer takes: a local path, ``file://``,
-    ``s3://``/``s3a://``, ``gs://``, ``az://``/``abfs(s)://``, ``http(s)://``, ``hdfs://``, ``dbfs:/``),
-    without trailing ``/``."""
-    if isinstance(url, os.PathLike):
-        url = os.fspath(url)
-    if not isinstance(url, str) or not url:
-        raise ValueError('dataset url must be a non-empty string, got {!r}'.format(url))
-    return url.rstrip('/') or url
-
-
-def _normalize_urls(dataset_url_or_urls):
+def _url_strings(dataset_url_or_urls):
+    """URLs as the native reader takes them (``os.PathLike`` objects as strings); the native reader
+    checks and normalizes them."""
     if isinstance(dataset_url_or_urls, (list, tuple)):
-        if not dataset_url_or_urls:
-            raise ValueError('dataset url list must be non-empty.')
-        return [_normalize_url(u) for u in dataset_url_or_urls]
-    return _normalize_url(dataset_url_or_urls)
+        return [os.fspath(u) if isinstance(u, os.PathLike) else u for u in dataset_url_or_urls]
+    return os.fspath(dataset_url_or_urls) if isinstance(dataset_url_or_urls, os.PathLike) else dataset_url_or_urls
 
 
-def _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
-                   shard_count):
-    if reader_pool_type not in _POOL_TYPES:
-        raise ValueError('Unknown reader_pool_type: {!r} (use one of {})'.format(reader_pool_type, _POOL_TYPES))
-    if isinstance(workers_count, bool) or not isinstance(workers_count, int) or workers_count < 1:
-        raise ValueError('workers_count must be a positive int, got {!r}'.format(workers_count))
-    if cache_type == LOCAL_DISK_CACHE and not cache_location:
-        raise ValueError("cache_type='local-disk' needs a cache_location")
-    if cache_type not in (None, NULL_CACHE, LOCAL_DISK_CACHE):
-        raise ValueError('Unknown cache_type: {!r}'.format(cache_type))
-    if rowgroup_selector is not None and not isinstance(rowgroup_selector, RowGroupSelectorBase):
-        raise ValueError('rowgroup_selector parameter is expected to be derived from RowGroupSelectorBase')
-    if cur_shard is not None or shard_count is not None:
-        if not (isinstance(cur_shard, int) and isinstance(shard_count, int)) or shard_count < 1:
-            raise ValueError('cur_shard and shard_count must be ints and both specified to use sharding')
-        if not 0 <= cur_shard < shard_count:
-            raise ValueError('cur_shard must be in [0, shard_count), got {} of {}'.format(cur_shard, shard_count))
+def _field_selection(schema_fields):
+    """``(names, regexes)`` of ``schema_fields``: the names of its ``UnischemaField`` objects and its
+    strings (regular expressions); the native reader builds the view from them (upstream's rules)."""
+    if schema_fields is None:
+        return [], None
+    if isinstance(schema_fields, str):
+        schema_fields = [schema_fields]
+    if not isinstance(schema_fields, collections.abc.Iterable):
+        raise ValueError('schema_fields must be None or an iterable of UnischemaField and/or regex strings, '
+                         'got {!r}'.format(schema_fields))
+    schema_fields = list(schema_fields)
+    patterns = [f for f in schema_fields if isinstance(f, str)]
+    names = [f.name for f in schema_fields if isinstance(f, tuple)]
+    if len(patterns) + len(names) != len(schema_fields):
+        raise ValueError('Elements of "fields" must be either a string (regular expressions) or '
+                         'an instance of UnischemaField class.')
+    return names, patterns
 
 
 def _check_ngram(ngram, batched, shuffle_row_drop_partitions):
@@ -250,58 +235,6 @@ def _u64(seed):
     return None if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF
 
 
-# --- schemas -------------------------------------------------------------------------------------
-
-_LOOSE_DTYPES = {'datetime64': np.datetime64, 'date': np.datetime64, 'timestamp': np.datetime64}
-
-
-def _schema_from_json(text):
-    """A Unischema from native JSON; fields with types this package cannot name (dates, structs...)
-    are kept with a loose dtype rather than dropped."""
-    obj = json.loads(text)
-    fields = []
-    for f in obj['fields']:
-        try:
-            fields.append(field_from_json(f))
-        except ValueError:
-            shape = tuple(None if d is None else int(d) for d in (f.get('shape') or ()))
-            fields.append(UnischemaField(f['name'], _LOOSE_DTYPES.get(f.get('dtype'), np.object_), shape, None,
-                                         bool(f.get('nullable', False))))
-    return Unischema(obj.get('name') or 'inferred_schema', fields)
-
-
-def _schema_view(schema, schema_fields):
-    """Upstream's ``create_schema_view``: ``UnischemaField`` objects first, then the fields (in schema
-    order) whose whole name matches one of the regular expressions."""
-    if isinstance(schema_fields, str):
-        schema_fields = [schema_fields]
-    if not isinstance(schema_fields, collections.abc.Iterable):
-        raise ValueError('schema_fields must be None or an iterable of UnischemaField and/or regex strings, '
-                         'got {!r}'.format(schema_fields))
-    schema_fields = list(schema_fields)
-    if not schema_fields:
-        return schema
-    patterns = [f for f in schema_fields if isinstance(f, str)]
-    objects = [f for f in schema_fields if isinstance(f, tuple)]
-    if len(patterns) + len(objects) != len(schema_fields):
-        raise ValueError('Elements of "fields" must be either a string (regular expressions) or '
-                         'an instance of UnischemaField class.')
-    unknown = [f.name for f in objects if f.name not in schema.fields]
-    if unknown:
-        raise ValueError('field {} does not belong to the schema {}'.format(unknown, schema))
-    chosen = [schema.fields[f.name] for f in objects]
-    names = {f.name for f in chosen}
-    compiled = [re.compile(p) for p in patterns]
-    for name, field in schema.fields.items():
-        if name not in names and any(c.fullmatch(name) for c in compiled):
-            chosen.append(field)
-            names.add(name)
-    if not chosen:
-        raise ValueError('No fields matching the criteria {!r} were found in the dataset (fields: {})'.format(
-            schema_fields, ', '.join(schema.fields)))
-    return Unischema('{}_view'.format(schema._name), chosen)
-
-
 # --- the reader ----------------------------------------------------------------------------------
 
 class Reader(object):
@@ -332,68 +265,46 @@ class Reader(object):
         if isinstance(schema_fields, NGram):
             _check_ngram(schema_fields, batched, shuffle_row_drop_partitions)
             self.ngram = schema_fields
-        _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
-                       shard_count)
-        self._cache_location = os.fspath(cache_location) if cache_type == LOCAL_DISK_CACHE else None
-        if num_epochs is not None:
-            if isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral) or num_epochs < 1:
-                raise ValueError('num_epochs must be a positive int or None, got {!r}'.format(num_epochs))
-            num_epochs = int(num_epochs)
+        if rowgroup_selector is not None and not isinstance(rowgroup_selector, RowGroupSelectorBase):
+            raise ValueError('rowgroup_selector parameter is expected to be derived from RowGroupSelectorBase')
+        if cache_type == LOCAL_DISK_CACHE and cache_location is not None:
+            cache_location = os.fspath(cache_location)
+        self._cache_location = cache_location if cache_type == LOCAL_DISK_CACHE else None
         if shard_seed is not None:
             warnings.warn('shard_seed was deprecated and will be removed in future versions. '
                           'Use seed to apply randomization effects on sharding row groups.')
         if predicate is not None and not isinstance(predicate, PredicateBase):
             raise ValueError('predicate parameter is expected to be derived from PredicateBase')
+        field_names, field_patterns = _field_selection(None if self.ngram is not None else schema_fields)
 
-        urls = _normalize_urls(dataset_url_or_urls)
+        urls = _url_strings(dataset_url_or_urls)
         self.dataset_url = urls
         if filesystem is not None:
             self._mirror = _storage.Mirror(filesystem, urls if isinstance(urls, list) else [urls])
             urls = self._mirror.urls if isinstance(urls, list) else self._mirror.urls[0]
         storage_options = _storage.flatten_options(storage_options)
-        first_url = urls[0] if isinstance(urls, list) else urls
-        stored_schema = _schema_from_json(_native.dataset_schema(first_url, storage_options))
-        if self.ngram is not None:
-            schema_fields = self.ngram._read_fields(stored_schema)
-        view = stored_schema if schema_fields is None else _schema_view(stored_schema, schema_fields)
 
         native_predicate = predicate._to_native() if predicate is not None else None
         self._py_predicate = predicate if (predicate is not None and native_predicate is None) else None
-        predicate_fields = list(predicate.get_fields()) if predicate is not None else []
-        if predicate is not None:
-            if not predicate_fields:
-                raise ValueError("At least one field name must be returned by predicate's get_fields() method")
-            unknown = sorted(set(predicate_fields) - set(stored_schema.fields))
-            if unknown:
-                raise ValueError('At least some column names requested by the predicate ({}) are not valid '
-                                 'schema names: ({})'.format(', '.join(unknown), ', '.join(stored_schema.fields)))
-
-        self._view_names = list(view.fields)
-        extra = [n for n in stored_schema.fields if self._py_predicate and n in predicate_fields
-                 and n not in view.fields]
-        self._read_fields = dict(view.fields)
-        self._read_fields.update((n, stored_schema.fields[n]) for n in extra)
+        ngram_view = None
         if self.ngram is not None:
             if self._py_predicate is not None:
                 raise NotImplementedError('NGram readers take native predicates only (in_set, in_intersection, '
                                           'in_negate, in_reduce, in_pseudorandom_split), not in_lambda')
+            # an NGram resolves its regular expressions against the dataset's schema (asked for first)
+            stored_schema = Unischema.from_json(_native.dataset_schema(urls[0] if isinstance(urls, list) else urls,
+                                                                       storage_options))
+            ngram_view = Unischema('{}_view'.format(stored_schema._name), self.ngram._read_fields(stored_schema))
             timestamp = self.ngram._native_options()['timestamp_field']
-            self._read_fields.setdefault(timestamp, stored_schema.fields[timestamp])
-        self._predicate_fields = [n for n in stored_schema.fields if n in set(predicate_fields)]
-        self._transform_spec = transform_spec
-        self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
-        self._make = self.schema._get_namedtuple()._make
-        converter = _convert.BatchConverter(
-            {name: field.numpy_dtype for name, field in self._read_fields.items()}, self._view_names,
-            list(self.schema.fields), self.is_batched_reader, self._py_predicate, self._predicate_fields,
-            transform_spec.func if transform_spec is not None else None)
-        self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
+            field_names = list(ngram_view.fields) + ([] if timestamp in ngram_view.fields else [timestamp])
+            field_patterns = None
         if rowgroup_selector is not None:
             row_groups = _selected_row_groups(rowgroup_selector, urls, storage_options)
-
         options = {
             'dataset_url': urls,
-            'schema_fields': [re.escape(n) for n in stored_schema.fields if n in self._read_fields],
+            'schema_fields': field_patterns,
+            'schema_field_names': field_names,
+            'predicate_fields': list(predicate.get_fields()) if self._py_predicate is not None else None,
             'batch_mode': self.is_batched_reader,
             'shuffle_row_groups': bool(shuffle_row_groups),
             'shuffle_rows': bool(shuffle_rows),
@@ -402,21 +313,34 @@ class Reader(object):
             'num_epochs': num_epochs,
             'cur_shard': cur_shard,
             'shard_count': shard_count,
-            'shuffle_row_drop_partitions': int(shuffle_row_drop_partitions),
-            'workers_count': 1 if reader_pool_type == 'dummy' else int(workers_count),
-            'results_queue_size': int(results_queue_size),
+            'shuffle_row_drop_partitions': shuffle_row_drop_partitions,
+            'reader_pool_type': reader_pool_type,
+            'workers_count': workers_count,
+            'results_queue_size': results_queue_size,
             'predicate': native_predicate,
             'filters': _filters_json(filters),
             'row_groups': row_groups,
             'storage_options': storage_options,
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
-            'decode_memory_limit': int(decode_memory_limit),
+            'decode_memory_limit': decode_memory_limit,
             'cache_type': cache_type or NULL_CACHE,
-            'cache_location': self._cache_location,
-            'cache_size_limit': None if cache_size_limit is None else int(cache_size_limit),
+            'cache_location': cache_location,
+            'cache_size_limit': cache_size_limit,
             'ngram': self.ngram._native_options() if self.ngram is not None else None,
         }
         self._handle = _native.ReaderHandle(options)
+        view = ngram_view if ngram_view is not None else Unischema.from_json(self._handle.schema_json())
+        self._read_fields = dict(Unischema.from_json(self._handle.batch_schema_json()).fields)
+        self._view_names = list(view.fields)
+        self._predicate_fields = [n for n in self._read_fields if n in set(options['predicate_fields'] or ())]
+        self._transform_spec = transform_spec
+        self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
+        self._make = self.schema._get_namedtuple()._make
+        converter = _convert.BatchConverter(
+            {name: field.numpy_dtype for name, field in self._read_fields.items()}, self._view_names,
+            list(self.schema.fields), self.is_batched_reader, self._py_predicate, self._predicate_fields,
+            transform_spec.func if transform_spec is not None else None)
+        self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
         if self.ngram is not None:  # windows need whole batches in order: converted on the consumer thread
             converter, reader_pool_type = _NGramConverter(converter, self.ngram, self.schema), 'dummy'
         try:

@@ -244,51 +244,9 @@ fn summary_file(location: &Location) -> Result<Option<(String, Vec<u8>)>> {
     Ok(None)
 }
 
-thread_local! {
-    /// The dataset [`dataset_schema`] opened last on this thread, for the reader that a binding
-    /// opens right after asking for the schema (so listing, metadata and footers are read once).
-    static LAST_OPENED: std::cell::RefCell<Option<(String, std::time::Instant, Arc<Dataset>)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// How long a dataset opened by [`dataset_schema`] waits for its reader.
-const REUSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn opened_key(urls: &[String], storage_options: &[(String, String)]) -> String {
-    serde_json::json!([urls, storage_options]).to_string()
-}
-
-/// The Unischema of the dataset at `url` (metadata, or inferred). The dataset stays with this
-/// thread for the next [`open_shared`] of the same URL and options.
+/// The Unischema of the dataset at `url` (metadata, or inferred).
 pub fn dataset_schema(url: &str, storage_options: &[(String, String)]) -> Result<Unischema> {
-    let urls = [url.to_string()];
-    let dataset = Dataset::open(&urls, storage_options)?;
-    let schema = dataset.schema.clone();
-    let opened = (opened_key(&urls, storage_options), std::time::Instant::now(), Arc::new(dataset));
-    LAST_OPENED.with(|last| *last.borrow_mut() = Some(opened));
-    Ok(schema)
-}
-
-/// The dataset of `urls`: the one [`dataset_schema`] opened on this thread for the same URLs and
-/// options less than [`REUSE_WITHIN`] ago (taken, so it is reused once), else opened now; with a
-/// `cache`, always opened now (through the cache).
-pub fn open_shared(
-    urls: &[String],
-    storage_options: &[(String, String)],
-    cache: Option<&CacheSettings>,
-) -> Result<Arc<Dataset>> {
-    if cache.is_some() {
-        return Ok(Arc::new(Dataset::open_cached(urls, storage_options, cache)?));
-    }
-    let key = opened_key(urls, storage_options);
-    let reused = LAST_OPENED.with(|last| match last.borrow_mut().take() {
-        Some((k, at, dataset)) if k == key && at.elapsed() < REUSE_WITHIN => Some(dataset),
-        _ => None,
-    });
-    match reused {
-        Some(dataset) => Ok(dataset),
-        None => Ok(Arc::new(Dataset::open(urls, storage_options)?)),
-    }
+    Ok(Dataset::open(&[url.to_string()], storage_options)?.schema)
 }
 
 #[cfg(test)]

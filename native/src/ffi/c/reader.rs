@@ -35,13 +35,23 @@ pub unsafe extern "C" fn pst_reader_open(options_json: *const c_char, out_reader
     })
 }
 
-/// The Unischema JSON of the fields the reader returns.
+/// The Unischema JSON of the schema view: the fields the reader returns.
 ///
 /// # Safety
 /// `reader` is a live handle; `out`/`out_len` are valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn pst_reader_schema(reader: *const c_void, out: *mut *mut u8, out_len: *mut usize) -> i32 {
     status(|| write_bytes(out, out_len, reader_arg(reader)?.schema().to_json()))
+}
+
+/// The Unischema JSON of the columns of each batch: the view's fields, then the
+/// `predicate_fields` the view lacks.
+///
+/// # Safety
+/// `reader` is a live handle; `out`/`out_len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_reader_batch_schema(reader: *const c_void, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+    status(|| write_bytes(out, out_len, reader_arg(reader)?.batch_schema().to_json()))
 }
 
 /// JSON facts about one epoch of the plan (`row_groups`, `items`, `files`, `rows`, ...).
