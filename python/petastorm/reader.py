@@ -32,7 +32,7 @@ _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_read
 
 _COMMON_PARAMS_DOC = """
     :param schema_fields: ``None`` (all fields), or a list of :class:`~petastorm.unischema.UnischemaField`
-        and/or regular expressions matching whole field names (Rust ``regex`` syntax: no look-around; the named
+        and/or regular expressions matching whole field names (Python ``re`` syntax, look-arounds included; the named
         fields come first, then the matching ones in schema order), or (``make_reader`` only) an
         :class:`~petastorm.ngram.NGram`: the reader then yields ``{offset: namedtuple}`` windows.
     :param reader_pool_type: ``'thread'``, ``'process'`` or ``'dummy'``. Decoding always runs in the native

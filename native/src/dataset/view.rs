@@ -102,7 +102,14 @@ mod tests {
         assert!(e.contains("field ['nope'] does not belong to the schema S (fields: id, id2, image, name)"), "{e}");
         let e = select(&s, &[], Some(&["x.*".into()])).unwrap_err().to_string();
         assert!(e.contains("No fields matching the criteria ['x.*'] were found in the dataset"), "{e}");
-        let e = select(&s, &[], Some(&["(?=i)id".into()])).unwrap_err().to_string();
+        let e = select(&s, &[], Some(&["(id".into()])).unwrap_err().to_string();
         assert!(e.contains("invalid field regex"), "{e}");
+    }
+
+    #[test]
+    fn look_arounds_select_as_python_re_does() {
+        let s = schema();
+        let (view, _) = select(&s, &[], Some(&["id(?!2).*".into(), "(?=na)\\w+".into()])).unwrap();
+        assert_eq!(names(&view), ["id", "name"]);
     }
 }
