@@ -89,7 +89,7 @@ class Job:
         pids = []
         for pid in parents:
             try:
-                cmdline = Path('/proc/{}/cmdline'.format(pid)).read_bytes()
+                cmdline = Path(f'/proc/{pid}/cmdline').read_bytes()
             except OSError:
                 continue
             if b'CoarseGrainedExecutorBackend' in cmdline and descends(pid):
@@ -127,9 +127,8 @@ def assert_complete(rows):
 def assert_not_complete(path):
     from petastorm import make_reader
     assert not (path / '_common_metadata').exists(), sorted(p.name for p in path.iterdir())
-    with pytest.raises(Exception) as raised:
-        with make_reader(path.as_uri(), workers_count=1, num_epochs=1) as reader:
-            list(reader)
+    with pytest.raises(Exception) as raised, make_reader(path.as_uri(), workers_count=1, num_epochs=1) as reader:
+        list(reader)
     assert str(path) in str(raised.value) or 'metadata' in str(raised.value).lower(), raised.value
 
 

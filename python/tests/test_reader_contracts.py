@@ -24,7 +24,7 @@ def _fork(child):
             child()
             code = 0
         except BaseException as e:  # reported through the exit code; the child never returns into pytest
-            os.write(2, 'forked child failed: {!r}\n'.format(e).encode())
+            os.write(2, f'forked child failed: {e!r}\n'.encode())
         finally:
             os._exit(code)
     deadline = time.time() + CHILD_TIMEOUT_S

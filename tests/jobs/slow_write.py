@@ -46,9 +46,9 @@ def report_running_tasks(sc):
 
 def slow_rows(spark):
     """The rows as a DataFrame; each row sleeps ROW_SLEEP_MS in its executor JVM when computed."""
-    sleep = "length(reflect('java.lang.Thread', 'sleep', cast({} as bigint)))".format(ROW_SLEEP_MS)
+    sleep = f"length(reflect('java.lang.Thread', 'sleep', cast({ROW_SLEEP_MS} as bigint)))"
     return spark.range(0, ROWS, 1, PARTITIONS).selectExpr(
-        'id + coalesce({}, 0) * 0 as id'.format(sleep), 'array_repeat(cast(id as float), 4) as vec')
+        f'id + coalesce({sleep}, 0) * 0 as id', 'array_repeat(cast(id as float), 4) as vec')
 
 
 def main(mode, url):
