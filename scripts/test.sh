@@ -9,6 +9,10 @@ command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
 failed=()
 echo "== Rust formatting (cargo fmt --check, rustfmt.toml)"
 cargo fmt --check >/dev/null || { cargo fmt --check | head -40; failed+=(rustfmt); }
+echo "== Rust lint (cargo clippy -D warnings)"
+cargo clippy -q --release -p petastorm-native --all-targets -- -D warnings || failed+=(clippy)
+echo "== Python lint (ruff check, ruff.toml)"
+.venv/bin/ruff check -q python tests || failed+=(ruff)
 echo "== Rust tests"
 cargo test --release -p petastorm-native || failed+=(rust)
 echo "== JVM tests"

@@ -273,7 +273,8 @@ def main():
                 cells.append('{:,.0f} ({:.1f}x {})'.format(rate, rate / base, mark))
         print('{:<22}'.format(label) + ''.join('{:>22}'.format(c) for c in cells))
     if 'hello' in cases:
-        print('\nhello world against the issue\'s upstream figure (~{} rows/s on 2 cores):'.format(ISSUE_UPSTREAM_HELLO))
+        print('\nhello world against the issue\'s upstream figure (~{} rows/s on 2 cores):'.format(
+            ISSUE_UPSTREAM_HELLO))
         for label in paths:
             rate = results['hello', label]
             if rate is not None:

@@ -175,7 +175,10 @@ def main():
     parser.add_argument('--only', default='', help='comma-separated cases: hello,mnist,jpeg,floats,torch')
     args = parser.parse_args()
     only = set(filter(None, args.only.split(',')))
-    want = (lambda name: not only or name in only)
+
+    def want(name):
+        return not only or name in only
+
     w = args.workers
     with tempfile.TemporaryDirectory(prefix='pst-bench-') as tmp:
         tmp = Path(tmp)

@@ -100,7 +100,8 @@ def main():
             remote = {name: 's3://bench/' + name for name in local}
             ours = {}
             for case, name, workers in CASES:
-                ours[case] = (measure(case, local[name], 'thread', workers), measure(case, remote[name], 'thread', workers))
+                ours[case] = (measure(case, local[name], 'thread', workers),
+                              measure(case, remote[name], 'thread', workers))
             theirs = upstream_rates(args.upstream_python,
                                     [[case, remote[name], 'thread', workers] for case, name, workers in CASES], env)
             print('{:<8}{:>14}{:>14}{:>9}{:>16}{:>9}{:>12}{:>10}'.format(

@@ -64,7 +64,8 @@ class BatchConverter(object):
             try:
                 result = predicate.do_include(_data_frame({name: cols[name] for name in names}))
             except Exception as e:
-                raise _noted(e, 'predicate', where, None, names)
+                _noted(e, 'predicate', where, None, names)
+                raise
             mask = np.asarray(result, dtype=bool)
             if mask.shape != (n,):
                 raise ValueError('a predicate of make_batch_reader must return one boolean per row '
@@ -73,10 +74,11 @@ class BatchConverter(object):
         mask = np.empty(n, dtype=bool)
         row = 0
         try:
-            for row, values in enumerate(zip(*[cols[name] for name in names])):
+            for row, values in enumerate(zip(*[cols[name] for name in names])):  # noqa: B007 (read in except)
                 mask[row] = bool(predicate.do_include(dict(zip(names, values))))
         except Exception as e:
-            raise _noted(e, 'predicate', where, row, names)
+            _noted(e, 'predicate', where, row, names)
+            raise
         return mask
 
     def _transform_rows(self, cols, where):
@@ -84,7 +86,7 @@ class BatchConverter(object):
         out = []
         row = 0
         try:
-            for row, values in enumerate(zip(*[cols[name] for name in view_names])):
+            for row, values in enumerate(zip(*[cols[name] for name in view_names])):  # noqa: B007 (read in except)
                 result = func(dict(zip(view_names, values)))
                 try:
                     out.append(tuple(result[name] for name in out_names))
@@ -92,14 +94,16 @@ class BatchConverter(object):
                     raise ValueError('TransformSpec.func returned a row without field {} of the transformed '
                                      'schema'.format(e)) from None
         except Exception as e:
-            raise _noted(e, 'TransformSpec.func', where, row, view_names)
+            _noted(e, 'TransformSpec.func', where, row, view_names)
+            raise
         return [list(c) for c in zip(*out)] if out else [[] for _ in out_names]
 
     def _transform_batch(self, cols, where):
         try:
             frame = self.transform_func(_data_frame({name: cols[name] for name in self.view_names}))
         except Exception as e:
-            raise _noted(e, 'TransformSpec.func', where, None, self.view_names)
+            _noted(e, 'TransformSpec.func', where, None, self.view_names)
+            raise
         missing = [name for name in self.out_names if name not in frame.columns]
         if missing:
             raise ValueError('TransformSpec.func returned a DataFrame without field(s) {} of the transformed '

@@ -62,7 +62,8 @@ def delete(url, storage_options=None):
 def read(url, storage_options=None):
     """The bytes at ``url``, or ``None`` when nothing is there."""
     found, out, n = c_int32(), c_void_p(), c_size_t()
-    _native._call('storage_read', _native._c_str(url), options_json(storage_options), byref(found), byref(out), byref(n))
+    _native._call('storage_read', _native._c_str(url), options_json(storage_options), byref(found), byref(out),
+                  byref(n))
     return _native._take(_native.lib(), out, n, bytes) if found.value else None
 
 
@@ -157,7 +158,8 @@ class Mirror(object):
         else:
             found = filesystem.get_file_info(pafs.FileSelector(source, recursive=True))
             files = [(f, f.path[len(source.rstrip('/')) + 1:]) for f in found if f.type == pafs.FileType.File]
-            files = [(f, rel) for f, rel in files if rel in ('_common_metadata', '_metadata') or _native.is_data_file(rel)]
+            files = [(f, rel) for f, rel in files
+                     if rel in ('_common_metadata', '_metadata') or _native.is_data_file(rel)]
         for f, rel in files:
             local = os.path.join(target, rel)
             os.makedirs(os.path.dirname(local), exist_ok=True)

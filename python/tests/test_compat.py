@@ -83,8 +83,10 @@ def test_ignored_parameters_warn_once(test_dataset):
         with make_reader(url, schema_fields=['id']) as reader:  # defaults: no warning
             next(reader)
     messages = sorted(str(w.message).split(' has no effect')[0] for w in caught if w.category is UserWarning)
-    assert messages == ["make_reader: parameter cache_location='/tmp/x'", "make_reader: parameter hdfs_driver='libhdfs'",
-                        'make_reader: parameter pyarrow_serialize=True', 'make_reader: parameter zmq_copy_buffers=False']
+    assert messages == ["make_reader: parameter cache_location='/tmp/x'",
+                        "make_reader: parameter hdfs_driver='libhdfs'",
+                        'make_reader: parameter pyarrow_serialize=True',
+                        'make_reader: parameter zmq_copy_buffers=False']
 
 
 def test_keras_fit_three_epochs_on_finite_reader(tmp_path):
@@ -94,7 +96,7 @@ def test_keras_fit_three_epochs_on_finite_reader(tmp_path):
                              UnischemaField('y', np.float32, (), ScalarCodec('float'), False)])
     rng = np.random.RandomState(0)
     rows = []
-    for i in range(40):
+    for _ in range(40):
         x = rng.rand(4).astype(np.float32)
         rows.append({'x': x, 'y': np.float32(x.sum())})
     write_dataset(tmp_path, schema, rows, rows_per_group=10, groups_per_file=2)

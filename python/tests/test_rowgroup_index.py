@@ -119,14 +119,14 @@ def test_indexes_equal_a_brute_force_scan(indexed):
     buckets = {b for p in pieces for b in p['bucket']}
     assert sorted(int(v) for v in by_bucket.indexed_values) == sorted(buckets)
     for bucket in buckets:
-        assert by_bucket.get_row_group_indexes(bucket) == _where(pieces, lambda p: bucket in p['bucket'])
+        assert by_bucket.get_row_group_indexes(bucket) == _where(pieces, lambda p, bucket=bucket: bucket in p['bucket'])
     assert by_bucket.get_row_group_indexes(10 ** 6) == set()
     by_sensor = indexes['by_sensor']
     sensors = {s for p in pieces for cell in p['sensors'] for s in cell}
     assert sorted(int(v) for v in by_sensor.indexed_values) == sorted(sensors)
     for sensor in sensors:
         assert by_sensor.get_row_group_indexes(sensor) == \
-            _where(pieces, lambda p: any(sensor in cell for cell in p['sensors']))
+            _where(pieces, lambda p, sensor=sensor: any(sensor in cell for cell in p['sensors']))
     has_label = indexes['has_label']
     assert has_label.indexed_values == ['Field is Not Null']
     expected = _where(pieces, lambda p: any(label is not None for label in p['label']))
@@ -142,7 +142,7 @@ def test_indexes_equal_a_brute_force_scan(indexed):
 def test_single_index_selector_reads_exactly_the_selected_row_groups(indexed):
     url, _, pieces = indexed
     for values in ([2], [0, 5, 8], [10 ** 6, 3]):
-        selected = _where(pieces, lambda p: any(v in p['bucket'] for v in values))
+        selected = _where(pieces, lambda p, values=values: any(v in p['bucket'] for v in values))
         ids = _read_ids(url, SingleIndexSelector('by_bucket', values))
         assert ids == _ids(pieces, selected)
         assert {i // 70 for i in ids} >= set(v for v in values if v < 10 ** 6)

@@ -182,7 +182,7 @@ def test_python_writer_and_delete_on_hdfs(spark, hdfs_cluster):
     assert sorted(rows_by_id(url)) == list(range(6))
     assert _storage.delete(url)
     assert not _storage.delete(url)
-    with pytest.raises(Exception):
+    with pytest.raises(NoDataAvailableError, match='no Parquet files found'):
         make_reader(url)
 
 

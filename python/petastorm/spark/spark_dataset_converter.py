@@ -299,7 +299,8 @@ def _materialize(spark, fs, df, parent, row_group_size, codec, dtype, persistent
         rows = int(observation.get['rows'])
         files = fs.list_parquet_files(url)
         if persistent_key is not None:
-            fs.write_atomically(url + '/' + _persistent.marker_name(), _persistent.marker_bytes(persistent_key, rows, files))
+            fs.write_atomically(url + '/' + _persistent.marker_name(),
+                                _persistent.marker_bytes(persistent_key, rows, files))
     except BaseException:
         try:
             fs.delete(url)
