@@ -83,8 +83,8 @@ fn numpy_str(dtype: FieldDType) -> &'static str {
 }
 
 /// Upstream's `repr(codec)` (the fixtures' pyspark printed `DecimalType()` for decimals).
-fn codec_repr(codec: Option<Codec>) -> String {
-    match codec {
+fn codec_repr(codec: &Option<Codec>) -> String {
+    match *codec {
         None => "None".into(),
         Some(Codec::Scalar { spark_type }) => format!("ScalarCodec({}())", spark_type.pyspark_class()),
         Some(Codec::Ndarray) => "NdarrayCodec()".into(),
@@ -96,11 +96,12 @@ fn codec_repr(codec: Option<Codec>) -> String {
             };
             format!("CompressedImageCodec('{format}', {quality})")
         }
+        Some(Codec::Custom { ref module, ref class, .. }) => format!("{module}.{class}"),
     }
 }
 
 fn describe(f: &Field) -> serde_json::Value {
-    serde_json::json!([f.name, numpy_str(f.dtype), f.shape, codec_repr(f.codec), f.nullable])
+    serde_json::json!([f.name, numpy_str(f.dtype), f.shape, codec_repr(&f.codec), f.nullable])
 }
 
 fn normalize(mut expected: serde_json::Value) -> serde_json::Value {
@@ -324,7 +325,30 @@ fn disallowed_globals_are_rejected() {
     let mut evil = p[..at].to_vec();
     evil.extend(b"\x02os\x8c\x06system");
     evil.extend(&p[at + 1 + 5 + 2 + 5..]);
-    assert_eq!(metadata_error(&evil), "pickle references os.system, which is not allowed");
+    assert_eq!(
+        metadata_error(&evil),
+        "pickled Unischema HelloWorldSchema, field 'id': unsupported numpy_dtype os.system"
+    );
+    // Other names are a user's codec class at most: never called with arguments.
+    assert_eq!(
+        metadata_error(b"\x80\x04\x8c\x02my\x8c\x05Codec\x93K\x01\x85\x81."),
+        "pickle references my.Codec, which is not allowed"
+    );
+}
+
+#[test]
+fn custom_codecs_round_trip_with_their_state() {
+    let state = serde_json::json!({"scale": 2, "big": -5_000_000_000i64, "ratio": 0.5, "name": "x", "tags": ["a", null, true],
+                                   "nested": {"k": [1, 2]}});
+    let codec = Codec::Custom {
+        module: "my_pkg.codecs".into(),
+        class: "ScaledCodec".into(),
+        state: state.as_object().unwrap().clone(),
+        spark_type: SparkType::Binary,
+    };
+    let field =
+        Field { name: "v".into(), dtype: FieldDType::Float32, shape: vec![None], nullable: true, codec: Some(codec) };
+    round_trip(&Unischema::new("S", vec![field]).unwrap());
 }
 
 #[test]

@@ -47,17 +47,15 @@ def dtype_type(name):
 
 def field_to_json(field):
     """A ``UnischemaField`` as a JSON-ready dict."""
+    from petastorm.codecs import custom_codec_json, is_custom
     codec = field.codec
-    if codec is not None and not hasattr(codec, '_codec_json'):
-        raise ValueError("field '{}': codec {!r} has no native form; use one of petastorm.codecs".format(
-            field.name, codec))
     shape = field.shape if field.shape is not None else ()
     return {
         'name': field.name,
         'dtype': dtype_name(field.numpy_dtype, field.name),
         'shape': [None if d is None else int(d) for d in shape],
         'nullable': bool(field.nullable),
-        'codec': None if codec is None else codec._codec_json(),
+        'codec': custom_codec_json(codec, field.name) if is_custom(codec) else codec and codec._codec_json(),
     }
 
 
@@ -66,8 +64,11 @@ def field_from_json(obj):
     from petastorm.codecs import codec_from_json
     from petastorm.unischema import UnischemaField
     shape = tuple(None if d is None else int(d) for d in obj['shape'])
-    return UnischemaField(obj['name'], dtype_type(obj['dtype']), shape, codec_from_json(obj.get('codec')),
-                          bool(obj.get('nullable', False)))
+    try:
+        codec = codec_from_json(obj.get('codec'))
+    except (ImportError, TypeError) as e:
+        raise type(e)("field '{}': {}".format(obj['name'], e)) from None
+    return UnischemaField(obj['name'], dtype_type(obj['dtype']), shape, codec, bool(obj.get('nullable', False)))
 
 
 def schema_json(name, fields):

@@ -19,6 +19,7 @@ import numpy as np
 from petastorm import _arrow, _native, _storage
 from petastorm._ignored import warn_ignored
 from petastorm._schema_json import field_from_json
+from petastorm.codecs import is_custom
 from petastorm.ngram import NGram
 from petastorm.predicates import PredicateBase
 from petastorm.transform import transform_schema
@@ -505,7 +506,8 @@ class Reader(object):
     def _convert(self, batch):
         n = batch.num_rows
         convert = _arrow.batch_column if self.is_batched_reader else _arrow.rows_column
-        cols = {name: convert(self._column(batch, name), field.numpy_dtype)
+        cols = {name: _custom_column(self._column(batch, name), field, self.is_batched_reader)
+                if is_custom(field.codec) else convert(self._column(batch, name), field.numpy_dtype)
                 for name, field in self._read_fields.items()}
         if self._py_predicate is not None and n:
             mask = self._predicate_mask(cols, n)
@@ -596,6 +598,12 @@ class Reader(object):
     def __exit__(self, exc_type, exc_val, exc_tb):
         self.stop()
         self.join()
+
+
+def _custom_column(arr, field, batched):
+    """A user's codec column decoded cell by cell in Python (the slow path)."""
+    values = [None if cell is None else field.codec.decode(field, cell) for cell in arr.to_pylist()]
+    return _arrow.stack_rows(values) if batched else values
 
 
 def _data_frame(columns):
