@@ -79,6 +79,7 @@ fn numpy_str(dtype: FieldDType) -> &'static str {
         Str => "<U",
         Bytes => "|S",
         Decimal => "<class 'decimal.Decimal'>",
+        Datetime64 => "<M8",
     }
 }
 
@@ -237,6 +238,11 @@ fn writer_pickles_round_trip() {
     fields.push(decimal("decimal", 10, 9));
     fields.push(decimal("decimal_38", 38, 0));
     fields.push(Field { name: "decimal_plain".into(), dtype: Decimal, shape: vec![], nullable: false, codec: None });
+    for spark_type in [SparkType::Date, SparkType::Timestamp] {
+        let codec = Some(Codec::Scalar { spark_type });
+        let name = format!("datetime64_{spark_type}");
+        fields.push(Field { name, dtype: Datetime64, shape: vec![], nullable: true, codec });
+    }
     for spark_type in [SparkType::Date, SparkType::Timestamp, SparkType::Binary] {
         let name = format!("spark_{spark_type}");
         fields.push(Field {

@@ -2,7 +2,7 @@
 and the cache of one-field native schemas that codecs use on their own.
 
 NumPy types map to dtype names (``np.int32`` -> ``'int32'``, ``np.str_`` -> ``'str'``,
-``decimal.Decimal`` -> ``'decimal'``); Python ``str``/``bytes``/``bool``/``int``/``float``
+``decimal.Decimal`` -> ``'decimal'``, ``np.datetime64`` -> ``'datetime64'``); Python ``str``/``bytes``/``bool``/``int``/``float``
 are accepted as NumPy would read them (``np.dtype(str).type is np.str_``).
 """
 import decimal
@@ -18,7 +18,7 @@ _DTYPE_NAMES = {
     np.int8: 'int8', np.int16: 'int16', np.int32: 'int32', np.int64: 'int64',
     np.uint8: 'uint8', np.uint16: 'uint16', np.uint32: 'uint32', np.uint64: 'uint64',
     np.float16: 'float16', np.float32: 'float32', np.float64: 'float64',
-    np.str_: 'str', np.bytes_: 'bytes',
+    np.str_: 'str', np.bytes_: 'bytes', np.datetime64: 'datetime64',
 }
 _DTYPE_TYPES = dict({name: t for t, name in _DTYPE_NAMES.items()}, decimal=decimal.Decimal)
 

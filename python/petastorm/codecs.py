@@ -284,6 +284,9 @@ def encode_scalar(handle, index, field, value, spark_name):
     if spark_name in _UNCHECKED:
         if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
             raise TypeError("field '{}': expected a scalar, got {}".format(field.name, type(value).__name__))
+        if isinstance(value, (np.datetime64, np.ndarray)) and np.asarray(value).dtype.kind == 'M':
+            # Spark takes datetime.date/datetime.datetime (NumPy's .item() of ns values is an int)
+            value = np.asarray(value).astype('datetime64[D]' if spark_name == 'date' else 'datetime64[us]')
     else:
         call_with_array(functools.partial(handle.encode_cell, index), value, ndarray_only=False)
     if isinstance(value, (np.ndarray, np.generic)):

@@ -246,7 +246,7 @@ def _u64(seed):
 
 # --- schemas -------------------------------------------------------------------------------------
 
-_LOOSE_DTYPES = {'datetime64': np.datetime64, 'date': np.datetime64, 'timestamp': np.datetime64}
+_LOOSE_DTYPES = {'date': np.datetime64, 'timestamp': np.datetime64}
 
 
 def _schema_from_json(text):

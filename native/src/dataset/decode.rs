@@ -89,7 +89,7 @@ pub fn decode_column(
     }
 }
 
-/// The Arrow type of a NumPy scalar type (`None` for decimals, kept as stored).
+/// The Arrow type of a NumPy scalar type (`None` for decimals and datetimes, kept as stored).
 pub fn arrow_type(dtype: FieldDType) -> Option<DataType> {
     use FieldDType as F;
     Some(match dtype {
@@ -107,7 +107,7 @@ pub fn arrow_type(dtype: FieldDType) -> Option<DataType> {
         F::Float64 => DataType::Float64,
         F::Str => DataType::Utf8,
         F::Bytes => DataType::Binary,
-        F::Decimal => return None,
+        F::Decimal | F::Datetime64 => return None,
     })
 }
 

@@ -68,7 +68,7 @@ const NUMPY_TYPES: &[(&str, Option<FieldDType>)] = {
         // Known NumPy types with no field dtype here: named in the error, not "not allowed".
         ("object_", None),
         ("void", None),
-        ("datetime64", None),
+        ("datetime64", Some(Datetime64)),
         ("timedelta64", None),
         ("complex64", None),
         ("complex128", None),

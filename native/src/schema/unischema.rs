@@ -131,8 +131,8 @@ impl Field {
                 Ok(())
             }
             Some(Codec::Custom { .. }) => Ok(()),
-            _ if self.dtype == FieldDType::Decimal && !self.is_scalar_column() => {
-                Err(Error::value("decimal fields can only be stored as scalars"))
+            _ if matches!(self.dtype, FieldDType::Decimal | FieldDType::Datetime64) && !self.is_scalar_column() => {
+                Err(Error::value(format!("{} fields can only be stored as plain columns", self.dtype.name())))
             }
             _ => Ok(()),
         }
