@@ -92,19 +92,11 @@ fn main() {
         bench("JPEG 224x224x3 q90", &jpeg_cell, &u8_expect(&[Some(224), Some(224), Some(3)]), img::decode, |t| {
             img::encode(&t.view(), ImageFormat::Jpeg, 90).unwrap()
         });
-    // The JPEG encoder choice: jpeg-encoder (used) against image's own encoder.
     println!(
         "  JPEG sizes: ours {} B, OpenCV-written {} B",
         img::encode(&jpeg.view(), ImageFormat::Jpeg, 90).unwrap().len(),
         jpeg_cell.len()
     );
-    rate("  JPEG encode with image's encoder", jpeg.data.len(), || {
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-            .write_image(&jpeg.data, 224, 224, image::ExtendedColorType::Rgb8)
-            .unwrap();
-        black_box(out);
-    });
     png_compression_choice("128x256x3 noise", &png);
     png_compression_choice("224x224x3 photo", &jpeg);
 

@@ -1,5 +1,5 @@
 //! PNG and JPEG codecs: exact PNG round trips (uint8 and uint16, gray and RGB), JPEG within
-//! tolerance, header checks against the field, and errors on bad input.
+//! tolerance, header checks against the field, errors on bad input, damaged JPEG data decoded.
 
 use petastorm_native::codec::{image as img, Expect, ImageFormat, Tensor, TensorRef};
 use petastorm_native::dtype::{ArrayDType, Kind};
@@ -204,6 +204,22 @@ fn corrupt_and_truncated_files_are_decode_errors() {
             }
         }
     }
+}
+
+#[test]
+fn damaged_jpeg_data_decodes_to_a_damaged_image_as_libjpeg_does() {
+    // As in OpenCV (upstream): corrupt entropy data is a libjpeg warning, not an error.
+    let t = u8_image(&[64, 64, 3]);
+    let good = img::encode(&t.view(), ImageFormat::Jpeg, 90).unwrap();
+    let clean = img::decode(&good, &exact(&t)).unwrap();
+    let scan = good.windows(2).position(|w| w == [0xff, 0xda]).unwrap();
+    let mut bad = good.clone();
+    // Zero a run in the middle of the scan data (zeros never form a marker).
+    let mid = scan + (good.len() - scan) / 2;
+    bad[mid..mid + 16].fill(0);
+    let damaged = img::decode(&bad, &exact(&t)).unwrap();
+    assert_eq!(damaged.shape, t.shape);
+    assert_ne!(damaged.data, clean.data);
 }
 
 #[test]

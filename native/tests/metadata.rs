@@ -12,10 +12,12 @@ use common::{fixtures, python, temp_dir};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use petastorm_native::dataset::metadata::{
-    common_metadata, key_value_metadata, parquet_footer_len, schema_from_metadata, writer_hadoop_conf,
+    common_metadata, key_value_metadata, parquet_footer_len, schema_from_metadata, with_key_value, writer_hadoop_conf,
     ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY,
 };
+use petastorm_native::dataset::summary::set_common_metadata_value;
 use petastorm_native::schema::{pickle::to_pickle, Unischema};
+use petastorm_native::storage;
 use petastorm_native::ErrorKind;
 
 const HELLO_FIXTURE: &str = r#"{"name": "HelloWorldSchema", "fields": [
@@ -202,5 +204,56 @@ fn common_metadata_errors() {
     assert!(e.message().contains("file 'partition_key=p_1/part-1.parquet'"), "{e}");
     files[1].1 = b"PAR1".to_vec();
     assert!(summarize(&schema, &files).unwrap_err().message().contains("part-1.parquet"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+const INDEX_KEY: &str = "dataset-toolkit.rowgroups_index.v1";
+
+#[test]
+fn a_key_is_added_or_replaced_keeping_schema_and_other_keys() {
+    let schema = Unischema::from_json(PARTITIONED).unwrap();
+    let dir = temp_dir("metadata-key");
+    write_partitioned(&dir);
+    let bytes = summarize(&schema, &footers(&dir)).unwrap();
+    let before = key_value_metadata(&bytes).unwrap();
+    let binary = b"\x80\x05\xff\x00 not utf-8".to_vec();
+    let added = with_key_value(&bytes, INDEX_KEY, &binary).unwrap();
+    let after = key_value_metadata(&added).unwrap();
+    let keys = |kv: &[(String, Vec<u8>)]| kv.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&after), [keys(&before), vec![INDEX_KEY.to_string()]].concat());
+    assert!(before.iter().all(|entry| entry.0 == "ARROW:schema" || after.contains(entry)), "{after:?}");
+    assert_eq!(after.last().unwrap().1, binary);
+    assert_eq!(schema_from_metadata(&added).unwrap(), schema);
+    // Replaced in place, not appended twice.
+    let replaced = key_value_metadata(&with_key_value(&added, INDEX_KEY, b"v2").unwrap()).unwrap();
+    assert_eq!(keys(&replaced), keys(&after));
+    assert_eq!(replaced.last().unwrap().1, b"v2");
+    assert_eq!(with_key_value(b"garbage", INDEX_KEY, b"v").unwrap_err().kind(), ErrorKind::Metadata);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn setting_a_key_rewrites_common_metadata_or_starts_one_from_a_footer() {
+    let schema = Unischema::from_json(PARTITIONED).unwrap();
+    let dir = temp_dir("metadata-set");
+    write_partitioned(&dir);
+    let root = storage::open(&format!("file://{}", dir.display()), &[]).unwrap();
+    // No summary yet: one is made from the first data file's footer.
+    set_common_metadata_value(&root, INDEX_KEY, b"first").unwrap();
+    let kv = key_value_metadata(&std::fs::read(dir.join("_common_metadata")).unwrap()).unwrap();
+    assert_eq!(value(&kv, INDEX_KEY).unwrap(), "first");
+    assert!(value(&kv, UNISCHEMA_JSON_KEY).is_none());
+
+    std::fs::write(dir.join("_common_metadata"), summarize(&schema, &footers(&dir)).unwrap()).unwrap();
+    std::fs::write(dir.join("._common_metadata.crc"), b"stale").unwrap();
+    set_common_metadata_value(&root, INDEX_KEY, b"second").unwrap();
+    let bytes = std::fs::read(dir.join("_common_metadata")).unwrap();
+    let kv = key_value_metadata(&bytes).unwrap();
+    assert_eq!(value(&kv, INDEX_KEY).unwrap(), "second");
+    assert!(value(&kv, ROW_GROUPS_PER_FILE_KEY).unwrap().contains("part-2.parquet\":3"));
+    assert_eq!(schema_from_metadata(&bytes).unwrap(), schema);
+    assert!(!dir.join("._common_metadata.crc").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 4, "{leftovers:?}"); // three partitions and _common_metadata
     let _ = std::fs::remove_dir_all(dir);
 }

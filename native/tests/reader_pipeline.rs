@@ -149,6 +149,38 @@ fn schema_fields_take_names_and_regexes() {
 }
 
 #[test]
+fn named_fields_come_first_and_predicate_fields_travel_outside_the_view() {
+    let dir = synthetic_dataset("view");
+    let options = json!({"dataset_url": format!("{}/", url(&dir)), "schema_field_names": ["names", "id"],
+                         "schema_fields": ["ma.*", "id"], "predicate_fields": ["label", "id"], "reader_pool_type": "dummy"});
+    let reader = open(options).unwrap();
+    let view: Vec<&str> = reader.schema().fields().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(view, ["names", "id", "matrix"]);
+    assert!(reader.schema().name().ends_with("_view"), "{}", reader.schema().name());
+    let batch: Vec<&str> = reader.batch_schema().fields().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(batch, ["names", "id", "matrix", "label"]);
+    let batches = drain(&reader);
+    let columns: Vec<String> = batches[0].schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(columns, batch);
+    assert_eq!(ints(&batches, "id").len(), TOTAL);
+    check_synthetic(&batches);
+
+    let error = |options: serde_json::Value| open(options).err().unwrap().to_string();
+    let e = error(json!({"dataset_url": url(&dir), "schema_field_names": ["nope"]}));
+    assert!(e.contains("field ['nope'] does not belong to the schema"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "predicate_fields": ["nope", "id"]}));
+    assert!(e.contains("column names requested by the predicate (nope) are not valid schema names"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "predicate_fields": []}));
+    assert!(e.contains("At least one field name"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "reader_pool_type": "gpu"}));
+    assert!(e.contains("Unknown reader_pool_type: 'gpu'"), "{e}");
+    let e = error(json!({"dataset_url": url(&dir), "workers_count": "many"}));
+    assert!(e.contains("invalid reader option workers_count = \"many\""), "{e}");
+    let e = error(json!({"dataset_url": ["", url(&dir)]}));
+    assert!(e.contains("dataset url must be a non-empty string"), "{e}");
+}
+
+#[test]
 fn predicates_filter_rows() {
     let dir = synthetic_dataset("predicates");
     let read = |predicate: serde_json::Value, fields: serde_json::Value| {
@@ -216,6 +248,26 @@ fn filters_prune_partitions_and_filter_rows() {
     assert_eq!(ids, (60..70).chain(175..180).collect::<Vec<i64>>());
     let e = open(json!({"dataset_url": url(&dir), "filters": [["id", "like", 3]]})).err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Value);
+}
+
+#[test]
+fn row_groups_are_piece_indices_over_every_file() {
+    // Pieces in path order: part=p0/file0 row groups 0..3 are pieces 0..3 (ids 0..30), and so on.
+    let dir = synthetic_dataset("row-groups");
+    let read = |extra: serde_json::Value| {
+        let mut options = json!({"dataset_url": url(&dir), "schema_fields": ["id"], "shuffle_row_groups": false});
+        options.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        open(options).map(|reader| ints(&drain(&reader), "id"))
+    };
+    let ids = read(json!({"row_groups": [17, 1, 7]})).unwrap();
+    assert_eq!(ids, (10..20).chain(70..80).chain(170..180).collect::<Vec<i64>>());
+    // Pruned files keep their numbers: only piece 7 is in partition p1 (pieces 6..12).
+    let ids = read(json!({"row_groups": [1, 7], "filters": [["part", "=", "p1"]]})).unwrap();
+    assert_eq!(ids, (70..80).collect::<Vec<i64>>());
+    let e = read(json!({"row_groups": [PARTS * FILES * GROUPS]})).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Value, "{e}");
+    assert!(e.message().contains("has 18"), "{e}");
+    assert_eq!(read(json!({"row_groups": []})).unwrap_err().kind(), ErrorKind::NoData);
 }
 
 #[test]

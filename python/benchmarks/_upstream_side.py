@@ -1,16 +1,17 @@
 """The measuring half of compare_upstream.py, for whichever ``petastorm`` this interpreter imports.
 
-compare_upstream.py runs it in upstream's venv:
+compare_upstream.py runs it in a fresh process per measurement, in upstream's venv and in ours:
 
-    python _upstream_side.py rates '{"runs": [[case, url, pool, workers], ...], "warmup": 1, "seconds": 4}'
-        -> a JSON line {"petastorm": version, "file": path}, then one per run: {"case", "pool", "workers",
-           "rate"} (rate null and "error" set on failure)
+    python _upstream_side.py run '{"case": ..., "url": ..., "pool": ..., "workers": ..., "warmup": 1, "seconds": 4}'
+        -> one JSON line {"petastorm": version, "rate": rows/s, "peak_rss_kib": ...} ("error" instead of
+           "rate" on failure)
     python _upstream_side.py rss URL ROWS QUEUE
         -> {"peak_rss_kib": ...}: peak RSS of this process after reading ROWS rows with make_reader
-           (also run with our interpreter, for a fresh process)
 
-and imports ``measure`` from it to run the very same loops on our package in-process. Imports only the
-standard library and petastorm (which brings numpy/pyarrow; torch for the ``torch`` case).
+Steady-state cases read with num_epochs=None, discard ``warmup`` seconds, then count rows for ``seconds``;
+``epoch`` cases time one epoch from ``import petastorm`` (torch imported first) to the last batch: the cold
+start included. Imports only the standard library and petastorm (which brings numpy/pyarrow; torch and
+TensorFlow for their cases).
 """
 import json
 import os
@@ -29,15 +30,33 @@ def _batches(reader):
         yield len(batch[0])
 
 
-def _torch(reader):
+def _torch_rows(reader):
     from petastorm.pytorch import DataLoader
     for batch in DataLoader(reader, batch_size=64):
         yield len(batch['idx'])
 
 
-# case: (make_batch_reader?, row counts of a reader's output)
-CASES = {'hello': (False, _rows), 'mnist': (False, _rows), 'jpeg': (False, _rows),
-         'floats': (True, _batches), 'torch': (False, _torch)}
+def _torch_columns(reader, batch_size=1024):
+    from petastorm.pytorch import BatchedDataLoader
+    for batch in BatchedDataLoader(reader, batch_size=batch_size):
+        yield len(next(iter(batch.values())))
+
+
+def _tf_rows(reader):
+    from petastorm.tf_utils import make_petastorm_dataset
+    for _ in make_petastorm_dataset(reader):
+        yield 1
+
+
+# case: (make_batch_reader?, row counts of a reader's output, one epoch timed from a cold start?)
+CASES = {'hello': (False, _rows, False), 'hello_b': (True, _batches, False),
+         'mnist': (False, _rows, False), 'mnist_b': (True, _batches, False),
+         'jpeg': (False, _rows, False), 'jpeg_b': (True, _batches, False),
+         'floats_r': (False, _rows, False), 'floats': (True, _batches, False),
+         'torch': (False, _torch_rows, False), 'btorch': (True, _torch_columns, False),
+         'mnist_epoch': (False, lambda reader: _torch_columns(reader, 64), True),
+         'tf': (False, _tf_rows, False),
+         'hello_aug': (False, _rows, False), 'jpeg_aug': (False, _rows, False)}  # + _augment.SPECS[case]
 
 
 def rate(counts, warmup, seconds):
@@ -56,25 +75,34 @@ def rate(counts, warmup, seconds):
 
 
 def measure(case, url, pool='thread', workers=2, warmup=1.0, seconds=4.0):
-    """Steady-state rows/s of `case` on `url`, reading forever (num_epochs=None) and stopping early."""
+    """rows/s of `case` on `url`: steady state (reading forever, stopping early), or one cold epoch."""
+    batched, counts, epoch = CASES[case]
+    if epoch:
+        start = time.perf_counter()
     from petastorm import make_batch_reader, make_reader
-    batched, counts = CASES[case]
     make = make_batch_reader if batched else make_reader
-    with make(url, reader_pool_type=pool, workers_count=workers, num_epochs=None) as reader:
+    if epoch:
+        with make(url, reader_pool_type=pool, workers_count=workers, num_epochs=1) as reader:
+            rows = sum(counts(reader))
+        return rows / (time.perf_counter() - start)
+    with make(url, reader_pool_type=pool, workers_count=workers, num_epochs=None,
+              transform_spec=_transform_spec(case)) as reader:
         return rate(counts(reader), warmup, seconds)
 
 
-def peak_rss(url, rows, queue):
-    """Peak RSS (KiB) of this process after reading `rows` rows (0: import only) with make_reader.
+def _transform_spec(case):
+    """The augmentation of a `*_aug` case (_augment.SPECS) as a TransformSpec, else None."""
+    if not case.endswith('_aug'):
+        return None
+    import _augment  # this folder is on sys.path (and on PYTHONPATH for worker processes)
+    from petastorm.transform import TransformSpec
+    func, edit_fields = _augment.SPECS[case]
+    return TransformSpec(func, edit_fields=edit_fields)
 
-    Linux's ru_maxrss survives execve, so a child of a big process starts at its parent's size: where
-    /proc is there, this is the address space's own high-water mark (VmHWM) instead.
-    """
-    from petastorm import make_reader
-    if rows:
-        with make_reader(url, workers_count=2, results_queue_size=queue, num_epochs=1) as reader:
-            for _, _ in zip(range(rows), reader):
-                pass
+
+def peak_rss_kib():
+    """This process's peak RSS. Linux's ru_maxrss survives execve, so a child of a big process starts
+    at its parent's size: where /proc is there, the address space's own high-water mark (VmHWM)."""
     try:
         with open('/proc/self/status') as status:
             return int(next(line for line in status if line.startswith('VmHWM:')).split()[1])
@@ -82,21 +110,34 @@ def peak_rss(url, rows, queue):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def read_rows(url, rows, queue):
+    """Reads `rows` rows (0: import only) with make_reader."""
+    from petastorm import make_reader
+    if rows:
+        with make_reader(url, workers_count=2, results_queue_size=queue, num_epochs=1) as reader:
+            for _, _ in zip(range(rows), reader):
+                pass
+
+
 def main():
     out, sys.stdout = sys.stdout, open(os.devnull, 'w')  # stdout: only our JSON (upstream print()s chatter)
     if sys.argv[1] == 'rss':
-        print(json.dumps({'peak_rss_kib': peak_rss(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))}), file=out)
+        read_rows(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        print(json.dumps({'peak_rss_kib': peak_rss_kib()}), file=out)
         return
-    import petastorm
-    print(json.dumps({'petastorm': petastorm.__version__, 'file': petastorm.__file__}), file=out, flush=True)
     spec = json.loads(sys.argv[2])
-    for case, url, pool, workers in spec['runs']:
-        result = {'case': case, 'pool': pool, 'workers': workers, 'rate': None}
-        try:
-            result['rate'] = measure(case, url, pool, workers, spec['warmup'], spec['seconds'])
-        except Exception as e:  # report and go on with the other configurations
-            result['error'] = '{}: {}'.format(type(e).__name__, e)
-        print(json.dumps(result), file=out, flush=True)
+    if CASES[spec['case']][1] in (_torch_rows, _torch_columns) or CASES[spec['case']][2]:
+        import torch  # noqa: F401  (before any timing: not part of the cold start)
+    result = {}
+    try:
+        result['rate'] = measure(spec['case'], spec['url'], spec['pool'], spec['workers'], spec['warmup'],
+                                 spec['seconds'])
+    except Exception as e:  # reported; the table shows '-'
+        result['error'] = '{}: {}'.format(type(e).__name__, e)
+    import petastorm
+    result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib())
+    print(json.dumps(result), file=out, flush=True)
+
 
 if __name__ == '__main__':
     main()

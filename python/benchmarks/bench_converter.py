@@ -91,12 +91,12 @@ def side(rows, batch_size, parent_url, repeats=3):
         spark.stop()
 
 
-def run_upstream(python, rows, batch_size, parent_url):
+def run_upstream(python, rows, batch_size, parent_url, repeats=3):
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'SPARK_HOME')}
     env.update(PYSPARK_PYTHON=python, PYSPARK_DRIVER_PYTHON=python, PYTHONWARNINGS='ignore',
                PATH=os.path.dirname(python) + os.pathsep + env.get('PATH', ''))
     proc = subprocess.run([python, os.path.abspath(__file__), '--side', '--rows', str(rows),
-                           '--batch-size', str(batch_size), '--parent', parent_url],
+                           '--batch-size', str(batch_size), '--parent', parent_url, '--repeats', str(repeats)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                           cwd=tempfile.gettempdir())
     lines = [line for line in proc.stdout.splitlines() if line.startswith('{')]
@@ -131,22 +131,24 @@ def main():
     parser.add_argument('--rows', type=int, default=2000000)
     parser.add_argument('--batch-size', type=int, default=1024)
     parser.add_argument('--upstream-python', default=os.environ.get('UPSTREAM_PYTHON', '/tmp/upvenv/bin/python'))
+    parser.add_argument('--repeats', type=int, default=3, help='conversions and epochs per side (the best is kept)')
     parser.add_argument('--side', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--parent', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        print(json.dumps(side(args.rows, args.batch_size, args.parent)), flush=True)
+        print(json.dumps(side(args.rows, args.batch_size, args.parent, args.repeats)), flush=True)
         return
     os.environ.setdefault('PYSPARK_PYTHON', sys.executable)
     with tempfile.TemporaryDirectory(prefix='pst-bench-converter-') as tmp:
         print('ours (in process) ...', flush=True)
-        ours = side(args.rows, args.batch_size, 'file://' + tmp + '/ours')
+        ours = side(args.rows, args.batch_size, 'file://' + tmp + '/ours', args.repeats)
         print('  conversions {}, epochs {}'.format(*(' '.join('{:.2f}'.format(t) for t in ours[k])
                                                     for k in ('conversions_s', 'epochs_s'))), flush=True)
         print('upstream ({}) ...'.format(args.upstream_python), flush=True)
         if ours['short_epochs']:
             raise SystemExit('ours ended {} epochs early'.format(ours['short_epochs']))
-        upstream = run_upstream(args.upstream_python, args.rows, args.batch_size, 'file://' + tmp + '/upstream')
+        upstream = run_upstream(args.upstream_python, args.rows, args.batch_size, 'file://' + tmp + '/upstream',
+                                args.repeats)
         print('  conversions {}, epochs {} ({} epochs ended early and were run again)'.format(
             *(' '.join('{:.2f}'.format(t) for t in upstream[k]) for k in ('conversions_s', 'epochs_s')),
             upstream['short_epochs']), flush=True)

@@ -1,13 +1,25 @@
-"""Our reader next to upstream Petastorm 0.13.1 on the same datasets, with the issue's targets.
+"""The benchmark table: our package next to upstream Petastorm 0.13.1, the hardware floor and Lance.
 
-    UPSTREAM_PYTHON=/tmp/upvenv/bin/python .venv/bin/python python/benchmarks/compare_upstream.py [--scale 1]
+    UPSTREAM_PYTHON=/tmp/upvenv/bin/python LANCE_PYTHON=/tmp/lancevenv/bin/python \\
+        .venv/bin/python python/benchmarks/compare_upstream.py [--quick] [--scale 1] [--skip spark]
 
-Generates bench_reader.py's datasets once into a temp dir. Every measurement (_upstream_side.measure)
-reads with num_epochs=None, discards --warmup seconds, then counts rows for --seconds. Ours runs
-in-process with workers_count 2 (the ratio) and 1; upstream runs in its own interpreter
-(_upstream_side.py) for each reader_pool_type x workers_count, and its best is kept. The float case
-is held against ``pyarrow.parquet.read_table`` in this venv. Last, peak RSS of make_reader in fresh
-processes: the hello-world dataset (10x the prefetch window) against 1/10 of it. Not a test.
+Writes bench_reader.py's datasets once into a temp dir, then prints ONE table: case, ours (2 and 1 decode
+threads), upstream's best reader_pool_type x workers_count, the ratio, the floor, ours as a fraction of
+the floor, peak RSS of ours and of upstream's best run, and Lance where it is the peer.
+
+* Every reader measurement runs in a fresh process (_upstream_side.py, in our venv with this tree's
+  package, or in upstream's), so each has its own peak RSS (VmHWM). Steady state: --warmup seconds
+  discarded, rows counted for --seconds. ``... one epoch`` rows time one epoch from ``import petastorm``.
+* Floor: our own codecs decoding the same cells in a loop on all cores, no reader (hello-world, JPEG and
+  MNIST-like ``make_batch_reader``); for ``make_reader`` on MNIST-like, building one namedtuple per row from
+  decoded columns; for plain columns, ``pyarrow.parquet.read_table``.
+* Materialization (bench_materialize.py: PySpark with the same user code, and the JVM writer) and
+  make_spark_converter with its torch epoch (bench_converter.py) are in the table too; the transform case
+  and first-row latency come from bench_transforms.py / bench_first_row.py when those exist.
+* Last, peak RSS over the dataset size: make_reader on all of hello-world against a tenth of it.
+
+--quick: small datasets, short windows, two upstream configurations, few Spark rows (checks the harness).
+Not a test.
 """
 import argparse
 import json
@@ -15,109 +27,278 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
-from _upstream_side import measure, rate
-from bench_reader import DATASETS, FLOATS_FILE, dataset_rows, generate
-
 HERE = Path(__file__).resolve().parent
-# case, label, dataset, target (ours / upstream; for 'floats' ours / pyarrow read_table)
-CASES = [('hello', 'hello-world make_reader', 'hello', 3.0),
-         ('mnist', 'MNIST-like make_reader', 'mnist', 20.0),
-         ('jpeg', 'JPEG 224x224 + NPZ make_reader', 'jpeg', 1.5),
-         ('floats', '8 x float64 make_batch_reader', 'floats', 0.9),
-         ('torch', 'torch DataLoader(make_reader) b=64', 'mnist', 10.0)]
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / 'python'))  # this tree's package, also for the in-process converter side
+
+import numpy as np  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+import bench_converter  # noqa: E402
+import bench_materialize  # noqa: E402
+from bench_reader import DATASETS, FLOATS_FILE, dataset_rows, generate  # noqa: E402
+
+# case, label, dataset, floor kind
+READER_CASES = [
+    ('hello', 'make_reader hello-world', 'hello', 'decode'),
+    ('hello_b', 'make_batch_reader hello-world', 'hello', 'decode'),
+    ('mnist', 'make_reader MNIST-like', 'mnist', 'namedtuple'),
+    ('mnist_b', 'make_batch_reader MNIST-like', 'mnist', None),  # 784-byte cells: a Python call costs more
+    ('jpeg', 'make_reader JPEG 224x224 + NPZ', 'jpeg', 'decode'),
+    ('jpeg_b', 'make_batch_reader JPEG 224x224 + NPZ', 'jpeg', 'decode'),
+    ('floats_r', 'make_reader 8 x float64 (plain)', 'floats', 'read_table'),
+    ('floats', 'make_batch_reader 8 x float64 (plain)', 'floats', 'read_table'),
+    ('torch', 'torch DataLoader(make_reader) b64 MNIST', 'mnist', None),
+    ('btorch', 'BatchedDataLoader(batch_reader) b1024 8xf64', 'floats', None),
+    ('mnist_epoch', 'BatchedDataLoader b64 MNIST, one epoch', 'mnist', None),
+    ('tf', 'TF make_petastorm_dataset(make_reader) MNIST', 'mnist', None),
+]
+LANCE_CASES = {'btorch': 'floats', 'mnist_epoch': 'mnist'}
 UPSTREAM_CONFIGS = [('thread', 1), ('thread', 2), ('thread', 4), ('process', 1), ('process', 2),
                     ('process', 4), ('dummy', 1)]
+QUICK_UPSTREAM_CONFIGS = [('thread', 2), ('dummy', 1)]
 OURS_WORKERS = (2, 1)
 HELLO_SCALE = 2.5  # hello-world at 1000 rows (scale 1): 10 x a prefetch window of 2 row groups of 50
-# children import the petastorm of their own interpreter, never ours through PYTHONPATH; no deprecation noise
+# children import the petastorm of their own interpreter; no deprecation noise
 ENV = dict({k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}, PYTHONWARNINGS='ignore')
 
 
-def side(python, *args):
-    return [python, str(HERE / '_upstream_side.py')] + list(args)
+def fmt(value, digits=0):
+    return '-' if value is None else '{:,.{}f}'.format(value, digits)
 
 
-def fmt(rate):
-    return '-' if rate is None else '{:,.0f}'.format(rate)
+def side_run(python, script, command, spec, ours):
+    """One measurement in a fresh process: its JSON result ({'error': ...} when it failed)."""
+    # this folder too: _augment, for the transform cases' worker processes
+    env = dict(ENV, PYTHONPATH=os.pathsep.join([str(ROOT / 'python')] * ours + [str(HERE)]))
+    proc = subprocess.run([python, str(HERE / script), command, json.dumps(spec)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env, cwd=tempfile.gettempdir())
+    lines = [line for line in proc.stdout.splitlines() if line.startswith('{')]
+    if proc.returncode or not lines:
+        return {'error': 'exit {}: {}'.format(proc.returncode, proc.stderr.strip().splitlines()[-1:])}
+    return json.loads(lines[-1])
 
 
-def measure_ours(urls, warmup, seconds):
-    """{(case, workers): rows/s} of our package, in this process; plus pyarrow's read_table rows/s."""
-    ours = {}
-    for case, _, dataset, _ in CASES:
+def measure_readers(args, urls, upstream_configs):
+    """{case: {'ours': {workers: result}, 'upstream': {(pool, workers): result}}}."""
+    results = {}
+    for case, label, dataset, _ in READER_CASES:
+        spec = {'case': case, 'url': urls[dataset], 'warmup': args.warmup, 'seconds': args.seconds}
+        runs = results[case] = {'ours': {}, 'upstream': {}}
         for workers in OURS_WORKERS:
-            ours[case, workers] = measure(case, urls[dataset], 'thread', workers, warmup, seconds)
-            print('  ours     {:<7} thread  x{}: {} rows/s'.format(case, workers, fmt(ours[case, workers])), flush=True)
-    floats_file = urls['floats'][len('file://'):] + '/' + FLOATS_FILE
-    pyarrow_rate = rate(iter(lambda: pq.read_table(floats_file).num_rows, None), warmup, seconds)
-    print('  pyarrow  read_table: {} rows/s'.format(fmt(pyarrow_rate)), flush=True)
-    return ours, pyarrow_rate
-
-
-def measure_upstream(python, urls, warmup, seconds):
-    """{case: {(pool, workers): rows/s or None}} from _upstream_side.py in `python`."""
-    runs = [[case, urls[dataset], pool, workers] for case, _, dataset, _ in CASES for pool, workers in UPSTREAM_CONFIGS]
-    spec = json.dumps({'runs': runs, 'warmup': warmup, 'seconds': seconds})
-    proc = subprocess.Popen(side(python, 'rates', spec), stdout=subprocess.PIPE, text=True, env=ENV,
-                            cwd=tempfile.gettempdir())
-    try:
-        lines = iter(proc.stdout)
-        print('upstream: petastorm {petastorm} ({file})'.format(**json.loads(next(lines))), flush=True)
-        results = {}
-        for line in lines:
-            r = json.loads(line)
-            results.setdefault(r['case'], {})[r['pool'], r['workers']] = r['rate']
-            print('  upstream {case:<7} {pool:<7} x{workers}: {0}'.format(
-                '{:,.0f} rows/s'.format(r['rate']) if r['rate'] else r.get('error'), **r), flush=True)
-    except BaseException:
-        proc.kill()  # before the datasets go
-        raise
-    if proc.wait():
-        raise SystemExit('upstream side failed (exit {})'.format(proc.returncode))
+            runs['ours'][workers] = side_run(sys.executable, '_upstream_side.py', 'run',
+                                             dict(spec, pool='thread', workers=workers), True)
+        for pool, workers in upstream_configs:
+            runs['upstream'][pool, workers] = side_run(args.upstream_python, '_upstream_side.py', 'run',
+                                                       dict(spec, pool=pool, workers=workers), False)
+        print('  {:<46} ours {} / {} rows/s; upstream best {}'.format(
+            label, *(fmt(runs['ours'][w].get('rate')) for w in OURS_WORKERS),
+            fmt(max((r.get('rate') or 0 for r in runs['upstream'].values()), default=0) or None)), flush=True)
     return results
 
 
-def print_tables(ours, pyarrow_rate, upstream):
-    print('\nupstream, every reader_pool_type x workers_count (rows/s):')
-    print('{:<8}'.format('case') + ''.join('{:>12}'.format('{}x{}'.format(*c)) for c in UPSTREAM_CONFIGS))
-    for case, *_ in CASES:
-        print('{:<8}'.format(case) + ''.join('{:>12}'.format(fmt(upstream[case].get(c))) for c in UPSTREAM_CONFIGS))
+def measure_lance(args, tmp, urls):
+    """{case: result} of Lance on the same data (empty without a Lance venv)."""
+    if not args.lance_python or not Path(args.lance_python).exists():
+        print('  no Lance venv at {!r}: no peer column'.format(args.lance_python))
+        return {}
+    out = {}
+    for case, dataset in LANCE_CASES.items():
+        dst = str(tmp / ('lance-' + dataset))
+        if not Path(dst).exists():
+            src = urls[dataset][len('file://'):]
+            src = src + '/' + FLOATS_FILE if dataset == 'floats' else src
+            subprocess.run([args.lance_python, str(HERE / '_lance_side.py'), 'prepare', dataset, src, dst],
+                           check=True, env=ENV, cwd=str(HERE))
+        out[case] = side_run(args.lance_python, '_lance_side.py', 'run',
+                             {'case': case, 'url': dst, 'warmup': args.warmup, 'seconds': args.seconds}, False)
+        print('  lance {:<40} {}'.format(case, fmt(out[case].get('rate'))), flush=True)
+    return out
 
-    row = '{:<36} {:>29} {:>12} {:>12} {:>8} {:>15} {:>5}'
-    print('\n' + row.format('case', 'upstream rows/s (best config)', 'ours w=2', 'ours w=1', 'ratio', 'target', 'met?'))
-    for case, label, _, target in CASES:
-        found = {c: r for c, r in upstream[case].items() if r}
-        best = max(found, key=found.get) if found else None
-        base, versus = (pyarrow_rate, ' pyarrow') if case == 'floats' else (found.get(best), '')
-        ratio = ours[case, 2] / base if base else None
-        print(row.format(label, '{} ({}x{})'.format(fmt(found[best]), *best) if best else '-',
-                         fmt(ours[case, 2]), fmt(ours[case, 1]), '-' if ratio is None else '{:.2f}x'.format(ratio),
-                         '>= {:g}x{}'.format(target, versus),
-                         '-' if ratio is None else 'yes' if ratio >= target else 'NO'))
-    print(row.format('pyarrow.parquet.read_table 8 x f64', '', fmt(pyarrow_rate), '', '', '', ''))
-    up_floats = max(filter(None, upstream['floats'].values()), default=None)
-    if up_floats:
-        print('(8 x float64: the ratio is ours / pyarrow; ours / upstream make_batch_reader = {:.2f}x)'.format(
-            ours['floats', 2] / up_floats))
+
+# ---------------------------------------------------------------- floors
+
+def _timed_rate(rows, run, seconds):
+    """rows/s of `run` (which handles `rows` rows), repeated for about `seconds`, the best pass kept."""
+    best, end = None, time.perf_counter() + seconds
+    while True:
+        start = time.perf_counter()
+        run()
+        took = time.perf_counter() - start
+        best = took if best is None else min(best, took)
+        if time.perf_counter() >= end:
+            return rows / best
+
+
+def _stored_cells(url, schema):
+    """{field name: [cells]} of the codec columns of a generated dataset."""
+    from petastorm.codecs import ScalarCodec
+    names = [n for n, f in schema.fields.items() if not isinstance(f.codec, ScalarCodec)]
+    paths = sorted(Path(url[len('file://'):]).glob('*.parquet'))
+    tables = [pq.read_table(p, columns=names) for p in paths]
+    return {n: [c for t in tables for c in t.column(n).to_pylist()] for n in names}
+
+
+def decode_floor(url, schema, seconds):
+    """rows/s of our codecs decoding every codec cell of the dataset on all cores (no reader)."""
+    cells = _stored_cells(url, schema)
+    rows = len(next(iter(cells.values())))
+    threads = os.cpu_count() or 1
+    work = [(schema.fields[n], part) for n in cells for part in np.array_split(np.arange(rows), threads)]
+
+    def decode(item):
+        field, indices = item
+        column = cells[field.name]
+        for i in indices:
+            field.codec.decode(field, column[i])
+
+    with ThreadPoolExecutor(threads) as pool:
+        return _timed_rate(rows, lambda: list(pool.map(decode, work)), seconds)
+
+
+def namedtuple_floor(url, schema, seconds):
+    """rows/s of building one namedtuple per row from already decoded columns."""
+    cells = _stored_cells(url, schema)
+    rows = len(next(iter(cells.values())))
+    columns = []
+    for name, field in schema.fields.items():
+        columns.append([field.codec.decode(field, c) for c in cells[name]] if name in cells else
+                       list(range(rows)))
+    make = schema._get_namedtuple()._make
+    return _timed_rate(rows, lambda: list(map(make, zip(*columns))), seconds)
+
+
+def read_table_floor(url, seconds):
+    path = url[len('file://'):] + '/' + FLOATS_FILE
+    rows = pq.read_metadata(path).num_rows
+    return _timed_rate(rows, lambda: pq.read_table(path), seconds)
+
+
+def floors(urls, seconds):
+    """{case: rows/s} of the floor of each reader case that has one."""
+    found, cache = {}, {}
+    for case, _, dataset, kind in READER_CASES:
+        if kind is None:
+            continue
+        if (kind, dataset) not in cache:
+            schema = DATASETS[dataset][0]
+            cache[kind, dataset] = (decode_floor(urls[dataset], schema, seconds) if kind == 'decode' else
+                                    namedtuple_floor(urls[dataset], schema, seconds) if kind == 'namedtuple' else
+                                    read_table_floor(urls[dataset], seconds))
+        found[case] = cache[kind, dataset]
+    return found
+
+
+# ---------------------------------------------------------------- Spark cases
+
+def measure_materialize(args, tmp):
+    """[(label, ours rows/s, upstream rows/s)] for PySpark (same user code) and the JVM writer."""
+    work = tmp / 'materialize'
+    work.mkdir()
+    photos = bench_materialize.write_photos(work)
+    jar = bench_materialize.JAR.exists()
+    if not jar:
+        print('  {} is missing (scripts/build.sh): no JVM rows'.format(bench_materialize.JAR))
+    out = []
+    for case, rows in (('hello', args.materialize_rows), ('jpeg', args.materialize_rows // 2)):
+        def run(label, case=case, rows=rows):
+            return bench_materialize.measure(label, case, rows, 1, args.upstream_python, work, photos)
+        upstream = run('upstream pyspark')
+        out.append(('materialize {} PySpark'.format(case), run('ours pyspark dict'), upstream))
+        out.append(('materialize {} JVM writer'.format(case), run('ours scala writer') if jar else None, upstream))
+    return out
+
+
+def measure_converter(args, tmp):
+    """[(label, ours rows/s, upstream rows/s)] of make_spark_converter and one torch epoch (b1024)."""
+    rows, repeats = args.converter_rows, 1 if args.quick else 3
+    ours = bench_converter.side(rows, 1024, (tmp / 'conv-ours').as_uri(), repeats)
+    try:
+        upstream = bench_converter.run_upstream(args.upstream_python, rows, 1024, (tmp / 'conv-up').as_uri(), repeats)
+    except SystemExit as e:
+        print('  upstream converter failed: {}'.format(str(e)[-300:]))
+        upstream = {}
+
+    def per_s(side, key):
+        return rows / side[key] if side.get(key) else None
+    return [('make_spark_converter', per_s(ours, 'conversion_s'), per_s(upstream, 'conversion_s')),
+            ('converter epoch, torch b1024', per_s(ours, 'epoch_s'), per_s(upstream, 'epoch_s'))]
+
+
+def run_helper_script(name, extra):
+    """Runs another helper's benchmark (bench_transforms.py, bench_first_row.py) when it exists."""
+    script = HERE / name
+    if not script.exists():
+        print('\n({} is not there: not run)'.format(name))
+        return
+    print('\n== {}'.format(name), flush=True)
+    subprocess.run([sys.executable, str(script)] + extra, env=dict(ENV, PYTHONPATH=str(ROOT / 'python')))
+
+
+# ---------------------------------------------------------------- the table
+
+def _best(results):
+    found = {c: r['rate'] for c, r in results.items() if r.get('rate')}
+    if not found:
+        return None, {}
+    config = max(found, key=found.get)
+    return config, results[config]
+
+
+def _mib(result):
+    kib = result.get('peak_rss_kib') if result else None
+    return None if kib is None else kib / 1024
+
+
+def print_table(readers, floor, lance, spark_rows, upstream_configs):
+    row = '{:<46} {:>12} {:>12} {:>22} {:>7} {:>12} {:>8} {:>9} {:>9} {:>12}'
+    print('\n' + row.format('case (rows/s)', 'ours w=2', 'ours w=1', 'upstream best', 'ratio', 'floor',
+                            'of floor', 'RSS ours', 'RSS up', 'Lance'))
+    for case, label, _, _ in READER_CASES:
+        ours = readers[case]['ours']
+        config, up = _best(readers[case]['upstream'])
+        rate = ours[2].get('rate')
+        ratio = rate / up['rate'] if rate and up else None
+        of_floor = rate / floor[case] if rate and floor.get(case) else None
+        peer = lance.get(case, {})
+        peer_text = ('{} ({:.2f}x)'.format(fmt(peer['rate']), rate / peer['rate']) if peer.get('rate') and rate
+                     else '-' if case not in lance else 'failed')
+        print(row.format(label, fmt(rate), fmt(ours[1].get('rate')),
+                         '{} ({}x{})'.format(fmt(up['rate']), *config) if up else '-',
+                         '-' if ratio is None else '{:.2f}x'.format(ratio), fmt(floor.get(case)),
+                         '-' if of_floor is None else '{:.0%}'.format(of_floor), fmt(_mib(ours[2])), fmt(_mib(up)),
+                         peer_text))
+    for label, ours, upstream in spark_rows:
+        ratio = ours / upstream if ours and upstream else None
+        print(row.format(label, fmt(ours), '', fmt(upstream), '-' if ratio is None else '{:.2f}x'.format(ratio),
+                         '-', '-', '-', '-', ''))
+    print('ours: thread pool (w = decode threads); upstream: the best of {} (pool x workers_count); RSS in MiB '
+          '(VmHWM of the run\'s own process); of floor = ours w=2 / floor'.format(
+              ', '.join('{}x{}'.format(*c) for c in upstream_configs)))
+    errors = {(case, side, str(c)): r['error'] for case, runs in readers.items() for side in runs
+              for c, r in runs[side].items() if r.get('error')}
+    for (case, side, config), error in sorted(errors.items()):
+        print('  failed: {} {} {}: {}'.format(case, side, config, error[:160]))
 
 
 def print_memory(upstream_python, url, rows):
     group = DATASETS['hello'][3]
     queue = max(1, rows // (10 * group))
-    print('\npeak RSS (MiB, VmHWM of a fresh process), make_reader(workers_count=2, results_queue_size={}) '
-          'on hello-world:\n{} rows in row groups of {}, a prefetch window of {} rows'.format(queue, rows, group,
-                                                                                           queue * group))
+    print('\npeak RSS (MiB) over the dataset size, make_reader(workers_count=2, results_queue_size={}) on '
+          'hello-world, {} rows in row groups of {}:'.format(queue, rows, group))
     print('{:<10} {:>12} {:>12} {:>12} {:>10}'.format('', 'import only', '{} rows'.format(rows // 10),
                                                       '{} rows'.format(rows), 'all/tenth'))
     for name, python in (('ours', sys.executable), ('upstream', upstream_python)):
         mib = []
         for n in (0, rows // 10, rows):
-            out = subprocess.run(side(python, 'rss', url, str(n), str(queue)), stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, env=ENV, cwd=tempfile.gettempdir())
+            env = dict(ENV, PYTHONPATH=str(ROOT / 'python')) if name == 'ours' else ENV
+            out = subprocess.run([python, str(HERE / '_upstream_side.py'), 'rss', url, str(n), str(queue)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                 cwd=tempfile.gettempdir())
             if out.returncode:
                 raise SystemExit('{} rss run failed:\n{}'.format(name, out.stderr))
             mib.append(json.loads(out.stdout)['peak_rss_kib'] / 1024)
@@ -129,18 +310,40 @@ def print_memory(upstream_python, url, rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--upstream-python', default=os.environ.get('UPSTREAM_PYTHON', '/tmp/upvenv/bin/python'))
-    parser.add_argument('--scale', type=float, default=1.0, help='multiplies every dataset size')
-    parser.add_argument('--warmup', type=float, default=1.0, help='seconds read before timing')
-    parser.add_argument('--seconds', type=float, default=4.0, help='seconds timed per measurement')
+    parser.add_argument('--lance-python', default=os.environ.get('LANCE_PYTHON', '/tmp/lancevenv/bin/python'))
+    parser.add_argument('--quick', action='store_true', help='small datasets and windows: checks the harness')
+    parser.add_argument('--scale', type=float, default=None, help='multiplies every dataset size (default 1)')
+    parser.add_argument('--warmup', type=float, default=None, help='seconds read before timing (default 1)')
+    parser.add_argument('--seconds', type=float, default=None, help='seconds timed per measurement (default 4)')
+    parser.add_argument('--skip', default='', help='comma-separated: spark (materialization and the converter)')
     args = parser.parse_args()
+    defaults = (0.05, 0.3, 1.0) if args.quick else (1.0, 1.0, 4.0)
+    for name, value in zip(('scale', 'warmup', 'seconds'), defaults):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.materialize_rows = 200 if args.quick else 4000
+    args.converter_rows = 100000 if args.quick else 2000000
+    upstream_configs = QUICK_UPSTREAM_CONFIGS if args.quick else UPSTREAM_CONFIGS
     scales = {name: args.scale * (HELLO_SCALE if name == 'hello' else 1) for name in DATASETS}
-    with tempfile.TemporaryDirectory(prefix='pst-compare-') as tmp:
+    with tempfile.TemporaryDirectory(prefix='pst-table-') as tmp:
+        tmp = Path(tmp)
         print('generating datasets in {} ...'.format(tmp), flush=True)
-        urls = {name: generate(Path(tmp), name, scale) for name, scale in scales.items()}
-        ours, pyarrow_rate = measure_ours(urls, args.warmup, args.seconds)
-        upstream = measure_upstream(args.upstream_python, urls, args.warmup, args.seconds)
-        print_tables(ours, pyarrow_rate, upstream)
+        urls = {name: generate(tmp, name, scale) for name, scale in scales.items()}
+        print('floors (our codecs on {} cores, no reader) ...'.format(os.cpu_count()), flush=True)
+        floor = floors(urls, args.seconds)
+        print('readers (a fresh process per measurement) ...', flush=True)
+        readers = measure_readers(args, urls, upstream_configs)
+        lance = measure_lance(args, tmp, urls)
+        spark_rows = []
+        if 'spark' not in args.skip.split(','):
+            print('materialization (bench_materialize.py) ...', flush=True)
+            spark_rows += measure_materialize(args, tmp)
+            print('make_spark_converter (bench_converter.py) ...', flush=True)
+            spark_rows += measure_converter(args, tmp)
+        print_table(readers, floor, lance, spark_rows, upstream_configs)
         print_memory(args.upstream_python, urls['hello'], dataset_rows('hello', scales['hello']))
+    run_helper_script('bench_transforms.py', ['--quick'] if args.quick else [])
+    run_helper_script('bench_first_row.py', [])
 
 
 if __name__ == '__main__':

@@ -10,6 +10,10 @@ Fixed-shape tensors (``arrow.fixed_shape_tensor``) become ``(rows, *shape)`` vie
 buffer (no copy); variable-shape tensors (struct ``{data: list<T>, shape: fixed_size_list<int32>}``)
 are reshaped row by row from the flat data; scalars keep their Arrow values, cast to the field's
 NumPy dtype where that differs (e.g. Spark ``short`` stored for a ``uint8`` field).
+
+Numbers, booleans, strings, binaries, dates and timestamps are read from the Arrow buffers with
+NumPy (:func:`to_numpy`): pyarrow's own ``to_numpy`` imports pandas (0.3 s) on its first call,
+which reading rows never needs. Other types (decimals, nested types) still go through pyarrow.
 """
 import decimal
 
@@ -46,23 +50,120 @@ def is_variable_tensor(arrow_type):
             and pa.types.is_fixed_size_list(arrow_type.field(1).type))
 
 
+_FIXED_WIDTH = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64,
+                pa.uint8(): np.uint8, pa.uint16(): np.uint16, pa.uint32(): np.uint32, pa.uint64(): np.uint64,
+                pa.float16(): np.float16, pa.float32(): np.float32, pa.float64(): np.float64,
+                pa.date64(): 'datetime64[ms]'}
+
+
+def _bits(buffer, offset, n):
+    """``n`` bits of an Arrow bitmap from bit ``offset`` as a bool ndarray."""
+    bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), count=offset + n, bitorder='little')
+    return bits[offset:].view(np.bool_)
+
+
 def _validity(arr):
     """Boolean ndarray, True where the row is valid; ``None`` when there are no nulls."""
     if arr.null_count == 0:
         return None
-    return arr.is_valid().to_numpy(zero_copy_only=False)
+    if isinstance(arr, pa.ExtensionArray):
+        arr = arr.storage
+    bitmap = arr.buffers()[0]
+    if bitmap is None:  # a type without a validity bitmap (null): every row is null
+        return np.zeros(len(arr), dtype=np.bool_)
+    return _bits(bitmap, arr.offset, len(arr))
+
+
+def _fixed_width_dtype(arrow_type):
+    if pa.types.is_timestamp(arrow_type):
+        return np.dtype('datetime64[{}]'.format(arrow_type.unit))
+    if pa.types.is_duration(arrow_type):
+        return np.dtype('timedelta64[{}]'.format(arrow_type.unit))
+    dtype = _FIXED_WIDTH.get(arrow_type)
+    return None if dtype is None else np.dtype(dtype)
+
+
+def _offset_values(arr, decode):
+    """An object ndarray of the ``bytes`` (or ``str`` with ``decode``) of a (large) string/binary
+    array, ``None`` at nulls."""
+    n = len(arr)
+    arrow_type = arr.type
+    out = np.empty(n, dtype=object)
+    if n == 0:
+        return out
+    buffers = arr.buffers()
+    data = buffers[-1].to_pybytes() if buffers[-1] is not None else b''
+    if pa.types.is_fixed_size_binary(arrow_type):
+        width = arrow_type.byte_width
+        starts = range(arr.offset * width, (arr.offset + n) * width, width)
+        cells = [data[s:s + width] for s in starts]
+    else:
+        wide = pa.types.is_large_string(arrow_type) or pa.types.is_large_binary(arrow_type)
+        offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32, count=n + 1,
+                                offset=arr.offset * (8 if wide else 4)).tolist()
+        cells = [data[s:e] for s, e in zip(offsets[:-1], offsets[1:])]
+    out[:] = [c.decode('utf-8') for c in cells] if decode else cells
+    valid = _validity(arr)
+    if valid is not None:
+        out[~valid] = None
+    return out
+
+
+def _raw_values(arr):
+    """The values of a number, date, time or boolean array as an ndarray whatever the nulls hold
+    (zero-copy except for booleans), or ``None`` for other types."""
+    arrow_type = arr.type
+    n = len(arr)
+    if pa.types.is_boolean(arrow_type):
+        return _bits(arr.buffers()[1], arr.offset, n) if n else np.empty(0, dtype=np.bool_)
+    if arrow_type == pa.date32():  # days in int32
+        return _raw_values(arr.view(pa.int32())).astype('datetime64[D]')
+    dtype = _fixed_width_dtype(arrow_type)
+    if dtype is None:
+        return None
+    if not n:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=n, offset=arr.offset * dtype.itemsize)
+
+
+def to_numpy(arr):
+    """An Arrow array as pyarrow's ``to_numpy(zero_copy_only=False)`` gives it (nulls as NaN/NaT in
+    numbers and times, ``None`` in booleans, strings and binaries), without pandas for numbers,
+    booleans, strings, binaries, dates and timestamps (zero-copy for numbers without nulls)."""
+    out = _raw_values(arr)
+    if out is None:
+        if _any(_STRING_TYPES, arr.type) or _any(_BINARY_TYPES, arr.type):
+            return _offset_values(arr, decode=_any(_STRING_TYPES, arr.type))
+        return arr.to_numpy(zero_copy_only=False)
+    valid = _validity(arr)
+    if valid is None:
+        return out
+    kind = out.dtype.kind
+    out = out.astype(object if kind == 'b' else np.float64 if kind in 'iu' else out.dtype)  # a copy
+    out[~valid] = None if kind == 'b' else np.nan if kind in 'fiu' else out.dtype.type('NaT')
+    return out
+
+
+def _zero_nulls(arr):
+    """A number or boolean array as an ndarray with 0 at nulls (as ``fill_null(0)`` then ``to_numpy``)."""
+    out = _raw_values(arr)
+    if out is None:
+        return to_numpy(arr)
+    valid = _validity(arr)
+    if valid is not None:
+        out = out.copy()
+        out[~valid] = 0
+    return out
 
 
 def _flat_values(values, dtype):
     """A flat Arrow array of tensor elements as a 1-D ndarray (zero-copy for primitive types)."""
     arrow_type = values.type
     if _any(_STRING_TYPES, arrow_type):
-        return values.to_numpy(zero_copy_only=False).astype(np.str_)
+        return to_numpy(values).astype(np.str_)
     if _any(_BINARY_TYPES, arrow_type):
-        return values.to_numpy(zero_copy_only=False).astype(np.bytes_)
-    if values.null_count:
-        values = values.fill_null(0)
-    out = values.to_numpy(zero_copy_only=False)
+        return to_numpy(values).astype(np.bytes_)
+    out = _zero_nulls(values)
     if dtype is not None and out.dtype != dtype:
         out = out.astype(dtype)
     return out
@@ -79,7 +180,7 @@ def _fixed_tensor(arr, dtype):
 
 def _list_parts(list_arr, dtype):
     """``(flat values, offsets)`` of a list array (offsets index into the flat values)."""
-    offsets = list_arr.offsets.to_numpy(zero_copy_only=False)
+    offsets = to_numpy(list_arr.offsets)
     return _flat_values(list_arr.values, dtype), offsets
 
 
@@ -111,7 +212,7 @@ def _variable_tensor(arr, dtype):
     ndim = shape.type.list_size
     n = len(arr)
     dims = shape.values.slice(shape.offset * ndim, n * ndim)
-    dims = (dims.fill_null(0) if dims.null_count else dims).to_numpy(zero_copy_only=False)
+    dims = _zero_nulls(dims)
     flat, offsets = _list_parts(data, dtype)
     return _ragged(flat, offsets, dims.reshape(n, ndim).astype(np.int64), _validity(arr), n)
 
@@ -125,9 +226,9 @@ def _plain_list(arr, dtype):
             flat = _flat_values(arr.values.slice(arr.offset * size, len(arr) * size), dtype)
             out = flat.reshape(len(arr), size)
             return _with_nones(out, _validity(arr))
-        return list(arr.to_numpy(zero_copy_only=False))
+        return list(to_numpy(arr))
     if not (pa.types.is_primitive(value_type) or _any(_STRING_TYPES + _BINARY_TYPES, value_type)):
-        return list(arr.to_numpy(zero_copy_only=False))
+        return list(to_numpy(arr))
     flat, offsets = _list_parts(arr, dtype)
     lengths = np.diff(offsets).astype(np.int64).reshape(-1, 1)
     return _ragged(flat, offsets, lengths, _validity(arr), len(arr))
@@ -147,12 +248,12 @@ def _scalar_rows(arr, field_dtype):
     arrow_type = arr.type
     valid = _validity(arr)
     if pa.types.is_boolean(arrow_type) or pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
-        values = (arr.fill_null(0) if valid is not None else arr).to_numpy(zero_copy_only=False)
+        values = _zero_nulls(arr)
         dtype = numeric_dtype(field_dtype)
         if dtype is not None and values.dtype != dtype:
             values = values.astype(dtype)
         return _with_nones(values, valid)
-    values = arr.to_numpy(zero_copy_only=False)
+    values = to_numpy(arr)
     if field_dtype is decimal.Decimal and _any(_STRING_TYPES, arrow_type):
         values = np.array([None if v is None else decimal.Decimal(v) for v in values], dtype=object)
     if values.dtype.kind == 'M' and pa.types.is_timestamp(arrow_type):
@@ -204,7 +305,7 @@ def batch_column(arr, field_dtype=None):
     if arr.null_count == 0 and (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
                                 or pa.types.is_boolean(arrow_type)):
         return rows_column(arr, field_dtype)
-    values = arr.to_numpy(zero_copy_only=False)
+    values = to_numpy(arr)
     if arr.null_count == 0 and _any(_STRING_TYPES, arrow_type):
         return values.astype(np.str_)
     if field_dtype is decimal.Decimal and _any(_STRING_TYPES, arrow_type):

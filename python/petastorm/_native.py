@@ -59,6 +59,7 @@ _SIGNATURES = {
     'pst_common_metadata': (c_int32, [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p),
                                       POINTER(c_size_t)] + _OUT_BYTES),
     'pst_schema_from_metadata': (c_int32, [c_char_p, c_size_t] + _OUT_BYTES),
+    'pst_metadata_value': (c_int32, [c_char_p, c_size_t, c_char_p, POINTER(c_int32)] + _OUT_BYTES),
     'pst_schema_from_arrow': (c_int32, [c_void_p, c_char_p] + _OUT_BYTES),
     'pst_writer_unsupported': (c_int32, [c_void_p] + _OUT_BYTES),
     'pst_writer_open': (c_int32, [c_void_p, c_char_p, c_char_p, c_uint64, c_char_p, POINTER(c_void_p)]),
@@ -78,6 +79,7 @@ _SIGNATURES = {
     'pst_dataset_commit': (c_int32, [c_char_p, c_char_p, c_char_p, c_char_p]),
     'pst_dataset_abort': (c_int32, [c_char_p, c_char_p, c_char_p]),
     'pst_dataset_write_metadata': (c_int32, [c_void_p, c_char_p, c_char_p, POINTER(c_uint64)]),
+    'pst_dataset_set_metadata': (c_int32, [c_char_p, c_char_p, c_char_p, c_char_p, c_size_t]),
     'pst_storage_normalize_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
     'pst_storage_existing_dir_url': (c_int32, [c_char_p] + _OUT_BYTES),
     'pst_storage_delete': (c_int32, [c_char_p, c_char_p, POINTER(c_int32)]),
@@ -92,12 +94,14 @@ _SIGNATURES = {
 _READER_SIGNATURES = {
     'pst_reader_open': (c_int32, [c_char_p, POINTER(c_void_p)]),
     'pst_reader_schema': (c_int32, [c_void_p] + _OUT_BYTES),
+    'pst_reader_batch_schema': (c_int32, [c_void_p] + _OUT_BYTES),
     'pst_reader_info': (c_int32, [c_void_p] + _OUT_BYTES),
     'pst_reader_next': (c_int32, [c_void_p, c_void_p, c_void_p, POINTER(c_int32)]),
     'pst_reader_stop': (c_int32, [c_void_p]),
     'pst_reader_reset': (c_int32, [c_void_p]),
     'pst_reader_free': (None, [c_void_p]),
     'pst_dataset_schema': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
+    'pst_dataset_pieces': (c_int32, [c_char_p, c_char_p] + _OUT_BYTES),
 }
 
 _lock = threading.Lock()
@@ -388,6 +392,14 @@ def schema_from_metadata(file_bytes):
     return _bytes_result('schema_from_metadata', data, len(data)).decode('utf-8')
 
 
+def metadata_value(file_bytes, key):
+    """The value (bytes) of ``key`` in the key/value metadata of a whole Parquet file, or ``None``."""
+    data = bytes(file_bytes)
+    found, out, n = c_int32(), c_void_p(), c_size_t()
+    _call('metadata_value', data, len(data), _c_str(key), byref(found), byref(out), byref(n))
+    return _take(lib(), out, n, bytes) if found.value else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Part files written by Python workers (``pst_writer_*``, ``pst_dataset_*``).
 
@@ -468,6 +480,20 @@ def dataset_schema(url, storage_options=None):
     return _bytes_result('dataset_schema', _c_str(url), _c_str(json.dumps(storage_options or {}))).decode('utf-8')
 
 
+def dataset_pieces(url, storage_options=None):
+    """``[(relative path, row groups)]`` of a dataset's data files in the order the reader numbers row
+    groups (upstream's pieces: files by path, then row groups)."""
+    _reader_api()
+    pieces = _json_result('dataset_pieces', _c_str(url), _c_str(json.dumps(storage_options or {})))
+    return [(rel, int(count)) for rel, count in pieces]
+
+
+def _json_scalar(value):
+    """An option value JSON has no form for: a NumPy scalar as the Python value it holds, anything
+    else as its ``repr`` (which the native checks then reject, naming the option)."""
+    return value.item() if isinstance(value, np.generic) else repr(value)
+
+
 class ReaderHandle(_OwnedHandle):
     """Owns one native reader (``pst_reader_open``); freed by :meth:`close` or a finalizer.
 
@@ -481,14 +507,18 @@ class ReaderHandle(_OwnedHandle):
     def __init__(self, options):
         _reader_api()
         _log.ensure_started()
-        self._own('reader_open', _c_str(json.dumps(options)))
+        self._own('reader_open', _c_str(json.dumps(options, default=_json_scalar)))
         self._state_lock = threading.Lock()  # held during stop/free (never while blocking)
         self._array = ctypes.create_string_buffer(_ARROW_ARRAY_SIZE)
         self._schema = ctypes.create_string_buffer(_ARROW_SCHEMA_SIZE)
 
     def schema_json(self):
-        """Unischema JSON of the fields the reader yields."""
+        """Unischema JSON of the schema view (the fields the reader yields)."""
         return self._with(_bytes_result, 'reader_schema').decode('utf-8')
+
+    def batch_schema_json(self):
+        """Unischema JSON of each batch's columns (the view's, then the ``predicate_fields`` it lacks)."""
+        return self._with(_bytes_result, 'reader_batch_schema').decode('utf-8')
 
     def info(self):
         """``{"row_groups": n, "files": [...], "rows": n}`` of the plan."""

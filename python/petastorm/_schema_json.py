@@ -1,5 +1,9 @@
-"""Conversion of Unischema fields to and from the Unischema JSON of ``docs/ffi.md``,
-and the cache of one-field native schemas that codecs use on their own.
+"""Conversion of Unischema fields to the Unischema JSON of ``docs/ffi.md`` (and of dtype names back
+to NumPy types), and the cache of one-field native schemas that codecs use on their own.
+
+Imports go one way: ``unischema`` -> ``codecs`` -> ``_schema_json`` -> ``_native``. This module
+knows codecs only by their ``_codec_json()`` method; parsing JSON back into fields and codecs is
+``unischema``'s (``Unischema.from_json``).
 
 NumPy types map to dtype names (``np.int32`` -> ``'int32'``, ``np.str_`` -> ``'str'``,
 ``decimal.Decimal`` -> ``'decimal'``, ``np.datetime64`` -> ``'datetime64'``); Python ``str``/``bytes``/``bool``/``int``/``float``
@@ -47,28 +51,22 @@ def dtype_type(name):
 
 def field_to_json(field):
     """A ``UnischemaField`` as a JSON-ready dict."""
-    from petastorm.codecs import custom_codec_json, is_custom
     codec = field.codec
+    if codec is not None and not hasattr(codec, '_codec_json'):
+        raise ValueError("field '{}': codec {!r} is not a petastorm.codecs.DataframeColumnCodec".format(
+            field.name, codec))
+    try:
+        codec_json = None if codec is None else codec._codec_json()
+    except ValueError as e:
+        raise ValueError("field '{}': {}".format(field.name, e)) from None
     shape = field.shape if field.shape is not None else ()
     return {
         'name': field.name,
         'dtype': dtype_name(field.numpy_dtype, field.name),
         'shape': [None if d is None else int(d) for d in shape],
         'nullable': bool(field.nullable),
-        'codec': custom_codec_json(codec, field.name) if is_custom(codec) else codec and codec._codec_json(),
+        'codec': codec_json,
     }
-
-
-def field_from_json(obj):
-    """A ``UnischemaField`` from its JSON dict."""
-    from petastorm.codecs import codec_from_json
-    from petastorm.unischema import UnischemaField
-    shape = tuple(None if d is None else int(d) for d in obj['shape'])
-    try:
-        codec = codec_from_json(obj.get('codec'))
-    except (ImportError, TypeError) as e:
-        raise type(e)("field '{}': {}".format(obj['name'], e)) from None
-    return UnischemaField(obj['name'], dtype_type(obj['dtype']), shape, codec, bool(obj.get('nullable', False)))
 
 
 def schema_json(name, fields):

@@ -115,6 +115,14 @@ def write_common_metadata(schema_handle, url, storage_options=None):
     return files.value
 
 
+def set_metadata(url, key, value, storage_options=None):
+    """Sets ``key`` to the bytes ``value`` in the ``_common_metadata`` of the dataset at ``url``, keeping its
+    schema and other keys (one is started from the data files' schema when there is none); atomic."""
+    value = bytes(value)
+    _native._call('dataset_set_metadata', _native._c_str(url), options_json(storage_options), _native._c_str(key),
+                  value, len(value))
+
+
 class Mirror(object):
     """A local copy of datasets read through a user's ``filesystem`` (``pyarrow.fs.FileSystem`` or
     fsspec): the data files and summary files of each URL, copied into a temporary directory that

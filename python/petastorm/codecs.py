@@ -39,6 +39,10 @@ class DataframeColumnCodec(object):
         """Spark datatype of the underlying storage column."""
         raise RuntimeError('Abstract method was called')
 
+    def _codec_json(self):
+        """A user's codec: its class and plain-data state (see :func:`_custom_codec_json`)."""
+        return _custom_codec_json(self)
+
     def __str__(self):
         return self.__repr__()
 
@@ -189,23 +193,20 @@ def is_custom(codec):
     return codec is not None and not isinstance(codec, _NativeCodec)
 
 
-def custom_codec_json(codec, field_name):
+def _custom_codec_json(codec):
     """The Unischema JSON form of a user's codec: its class, its ``__dict__`` (plain data only) and
-    the Spark type of its column (``ValueError`` naming the field otherwise)."""
-    if not isinstance(codec, DataframeColumnCodec):
-        raise ValueError("field '{}': codec {!r} is not a petastorm.codecs.DataframeColumnCodec".format(
-            field_name, codec))
+    the Spark type of its column (``ValueError`` otherwise)."""
     cls = type(codec)
     if '<locals>' in cls.__qualname__:
-        raise ValueError("field '{}': codec class {}.{} is local to a function: define it at module level so that "
-                         "readers can name it".format(field_name, cls.__module__, cls.__qualname__))
+        raise ValueError("codec class {}.{} is local to a function: define it at module level so that "
+                         "readers can name it".format(cls.__module__, cls.__qualname__))
     state = dict(getattr(codec, '__dict__', {}))
     try:
         state = json.loads(json.dumps(state, allow_nan=False))
     except (TypeError, ValueError) as e:
-        raise ValueError("field '{}': the attributes of codec {}.{} must be plain data (None, bool, int, float, "
-                         "str, list, dict) to be stored in the dataset's schema: {}".format(
-                             field_name, cls.__module__, cls.__qualname__, e)) from None
+        raise ValueError("the attributes of codec {}.{} must be plain data (None, bool, int, float, str, list, "
+                         "dict) to be stored in the dataset's schema: {}".format(cls.__module__, cls.__qualname__,
+                                                                                 e)) from None
     try:
         spark_type = codec.spark_dtype().jsonValue()
     except ImportError:  # no pyspark: the column is binary, as most custom codecs store

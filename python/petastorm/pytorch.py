@@ -64,12 +64,29 @@ def decimal_friendly_collate(batch):
     return default_collate(batch)
 
 
-def _to_tensor(array):
-    """A tensor owning a copy of a read-only (Arrow-backed) array, or sharing a writable one."""
+class _OwnedBuffer(object):
+    """Exposes the memory of a read-only NumPy view of a batch the native reader handed over as writable:
+    the caller owns those buffers (docs/ffi.md, ``pst_reader_next``) and nothing else refers to them."""
+
+    def __init__(self, array):
+        self._array = array  # keeps the Arrow buffer alive
+        self.__array_interface__ = dict(array.__array_interface__, data=(array.ctypes.data, False))
+
+
+def _writable(array, owned=False):
+    """``array`` itself when writable and C-contiguous; a writable view of the same memory when the reader
+    owns it (``owned``: no copy); else a copy (read-only arrays view Arrow buffers)."""
+    if array.flags.c_contiguous and not array.flags.writeable and owned:
+        return np.asarray(_OwnedBuffer(array))
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        return np.array(array)
+    return array
+
+
+def _to_tensor(array, owned=False):
+    """A tensor of ``array`` (see :func:`_writable`)."""
     if isinstance(array, np.ndarray):
-        if not array.flags.writeable or not array.flags.c_contiguous:
-            array = np.array(array)
-        return torch.from_numpy(array)
+        return torch.from_numpy(_writable(array, owned))
     return torch.as_tensor(array)
 
 
@@ -315,65 +332,76 @@ def _take_rows(pending, k):
 
 
 class BatchedNoopShufflingBuffer(object):
-    """Holds column tensors and hands out batches of ``batch_size`` rows in order."""
+    """Hands out batches of ``batch_size`` rows in order: each added chunk of column tensors is cut into
+    batch views at once (``torch.split``, no copy); only a batch spanning two chunks is concatenated."""
 
     def __init__(self, batch_size):
         self.batch_size = batch_size
-        self._pieces = []
-        self._size = 0
+        self._ready = collections.deque()  # whole batches: sequences of column tensors
+        self._pending = []  # pieces of the next batch, fewer than batch_size rows in all
+        self._pending_rows = 0
         self._done_adding = False
 
     def add_many(self, columns):
         columns = list(columns)
         n = len(columns[0])
-        if n:
-            self._pieces.append(columns)
-            self._size += n
+        if self._pending_rows:
+            need = self.batch_size - self._pending_rows
+            if n < need:
+                if n:
+                    self._pending.append(columns)
+                    self._pending_rows += n
+                return
+            self._pending.append([c[:need] for c in columns])
+            self._ready.append(self._flush())
+            columns = [c[need:] for c in columns]
+            n -= need
+        whole = n - n % self.batch_size
+        if whole:
+            self._ready.extend(zip(*[torch.split(c[:whole], self.batch_size) for c in columns]))
+        if n > whole:
+            self._pending = [[c[whole:] for c in columns]]
+            self._pending_rows = n - whole
+
+    def _flush(self):
+        pieces, self._pending, self._pending_rows = self._pending, [], 0
+        if len(pieces) == 1:
+            return pieces[0]
+        return [_cat(parts) for parts in zip(*pieces)]
+
+    def room(self):
+        """Rows that may be added before the buffer is full: ``None``, unbounded."""
+        return None
 
     def can_retrieve(self):
-        return self._size >= self.batch_size or (self._done_adding and self._size > 0)
+        return bool(self._ready) or (self._done_adding and self._pending_rows > 0)
 
     def retrieve(self):
-        k = min(self.batch_size, self._size)
-        first = self._pieces[0]
-        n = len(first[0])
-        if n >= k:  # the common case: the batch lies within the first piece (views, no copy)
-            if n == k:
-                self._pieces.pop(0)
-            else:
-                self._pieces[0] = [c[k:] for c in first]
-            self._size -= k
-            return [c[:k] for c in first]
-        pending = [(len(p[0]), p) for p in self._pieces]
-        taken, rest = _take_rows(pending, k)
-        self._pieces = [p for _, p in rest]
-        self._size -= k
-        if len(taken) == 1:
-            return taken[0]
-        return [torch.cat([piece[i] for piece in taken]) for i in range(len(taken[0]))]
+        return self._ready.popleft() if self._ready else self._flush()
 
     def finish(self):
         self._done_adding = True
 
     @property
     def size(self):
-        return self._size
+        return len(self._ready) * self.batch_size + self._pending_rows
 
 
 class BatchedRandomShufflingBuffer(object):
-    """Column tensors in preallocated storage; ``retrieve`` takes ``batch_size`` random rows (seeded)
-    once more than ``min_after_retrieve`` remain afterwards, filling the holes with the last rows."""
+    """Column tensors in preallocated storage; ``retrieve`` takes ``batch_size`` distinct random rows (seeded)
+    once at least ``min_after_retrieve + batch_size - 1`` are held (any that remain after :meth:`finish`),
+    and moves the last rows into the holes: O(batch_size) per batch, whatever the buffer's size. Rows are
+    moved with NumPy on views of the storage (single-threaded, no per-call thread pool) where the dtype allows."""
 
     def __init__(self, shuffling_buffer_capacity, min_after_retrieve, extra_capacity=1000, batch_size=1, seed=None):
         self.batch_size = batch_size
         self._capacity = shuffling_buffer_capacity
         self._min_after_retrieve = min_after_retrieve
         self._extra_capacity = extra_capacity
-        self._storage = None
+        self._storage = None  # per column: a NumPy view of a tensor, or the tensor (dtypes NumPy lacks)
         self._size = 0
         self._done_adding = False
-        self._generator = torch.Generator()
-        self._generator.manual_seed(seed if seed is not None else torch.seed())
+        self._random = np.random.default_rng(seed)
 
     def add_many(self, columns):
         columns = list(columns)
@@ -381,35 +409,41 @@ class BatchedRandomShufflingBuffer(object):
         if not n:
             return
         needed = self._size + n
-        if self._storage is None:
-            alloc = max(needed, self._capacity)
-            self._storage = [torch.empty((alloc,) + tuple(c.shape[1:]), dtype=c.dtype) for c in columns]
-        elif needed > len(self._storage[0]):
-            alloc = max(needed, 2 * len(self._storage[0]))
-            grown = [torch.empty((alloc,) + tuple(s.shape[1:]), dtype=s.dtype) for s in self._storage]
-            for g, s in zip(grown, self._storage):
+        if needed > self._capacity + self._extra_capacity:
+            raise RuntimeError('Attempt to enqueue more elements than the capacity allows. Current size: {}, new '
+                               'size {}, maximum allowed: {}'.format(self._size, needed,
+                                                                     self._capacity + self._extra_capacity))
+        if self._storage is None or needed > len(self._storage[0]):
+            alloc = max(needed, self._capacity, 2 * len(self._storage[0]) if self._storage else 0)
+            shapes = [(torch.as_tensor(c).dtype, tuple(c.shape[1:])) for c in columns]
+            grown = [_numpy_view(torch.empty((alloc,) + shape, dtype=dtype)) for dtype, shape in shapes]
+            for g, s in zip(grown, self._storage or ()):
                 g[:self._size] = s[:self._size]
             self._storage = grown
         for s, c in zip(self._storage, columns):
-            s[self._size:needed] = c
+            s[self._size:needed] = _numpy_view(c) if isinstance(s, np.ndarray) else c
         self._size = needed
 
+    def room(self):
+        """Rows that may be added before the buffer holds its capacity (a smaller buffer stays in cache)."""
+        return max(self._capacity - self._size, 0)
+
     def can_retrieve(self):
-        return self._size >= self._min_after_retrieve + self.batch_size or (self._done_adding and self._size > 0)
+        return self._size > 0 and (self._done_adding or self._size >= self._min_after_retrieve + self.batch_size - 1)
 
     def retrieve(self):
-        k = min(self.batch_size, self._size)
-        chosen = torch.randperm(self._size, generator=self._generator)[:k]
-        batch = [s[chosen] for s in self._storage]
-        tail_start = self._size - k
-        keep = torch.ones(self._size, dtype=torch.bool)
-        keep[chosen] = False
-        holes = chosen[chosen < tail_start]
-        sources = torch.nonzero(keep[tail_start:]).flatten() + tail_start
-        if len(holes):
-            for s in self._storage:
-                s[holes] = s[sources]
-        self._size -= k
+        n = self._size
+        k = min(self.batch_size, n)
+        chosen = self._random.choice(n, k, replace=False)
+        tail = n - k
+        holes = chosen[chosen < tail]
+        staying = np.ones(k, dtype=bool)  # the last k rows that were not chosen fill the holes
+        staying[chosen[chosen >= tail] - tail] = False
+        sources = np.flatnonzero(staying) + tail
+        batch = [_as_tensor(s[chosen]) for s in self._storage]
+        for s in self._storage:
+            s[holes] = s[sources]
+        self._size = tail
         return batch
 
     def finish(self):
@@ -420,8 +454,31 @@ class BatchedRandomShufflingBuffer(object):
         return self._size
 
 
+def _numpy_view(tensor):
+    """A NumPy array sharing a CPU tensor's memory, or the tensor itself where NumPy has no such dtype."""
+    try:
+        return tensor.numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
+    except (TypeError, RuntimeError):
+        return tensor
+
+
+def _as_tensor(array):
+    return torch.from_numpy(array) if isinstance(array, np.ndarray) else array
+
+
+def _cat(tensors):
+    """``torch.cat`` done by NumPy where the dtype allows: single-threaded, where torch hands copies past
+    32k elements to its thread pool, whose wake-ups cost milliseconds on a busy machine."""
+    arrays = [_numpy_view(t) for t in tensors]
+    if all(isinstance(a, np.ndarray) for a in arrays):
+        return torch.from_numpy(np.concatenate(arrays))
+    return torch.cat(tensors)
+
+
 def _column_tensors(reader, columns, transform_fn, names):
-    """Whole-column tensors of one decoded chunk (upstream's sanitizing, then ``transform_fn``)."""
+    """Whole-column tensors of one decoded chunk (upstream's sanitizing, then ``transform_fn``); the memory
+    of our reader's batches becomes the tensors' (no copy)."""
+    owned = hasattr(reader, '_iter_chunks')
     out = []
     for name, column in zip(names, columns):
         if not isinstance(column, np.ndarray) or column.dtype == object:
@@ -439,7 +496,9 @@ def _column_tensors(reader, columns, transform_fn, names):
             else:
                 column = np.asarray(values)
         column = _sanitize_array(name, column)
-        out.append(transform_fn(column) if transform_fn is not None else _to_tensor(column))
+        # transform_fn gets a writable array, as upstream's (from pandas) are
+        out.append(transform_fn(_writable(column, owned)) if transform_fn is not None else
+                   _to_tensor(column, owned))
     return out
 
 
@@ -473,9 +532,15 @@ class BatchedDataLoader(LoaderBase):
             buffer = BatchedNoopShufflingBuffer(batch_size=self.batch_size)
         names = list(self.reader.schema.fields)
         for _, columns in _chunks(self.reader):
-            buffer.add_many(_column_tensors(self.reader, columns, self.transform_fn, names))
-            while buffer.can_retrieve():
-                yield dict(zip(names, buffer.retrieve()))
+            tensors = _column_tensors(self.reader, columns, self.transform_fn, names)
+            n, start = len(tensors[0]), 0
+            while start < n:  # a shuffling buffer takes a chunk in parts: it holds about its capacity
+                room = buffer.room()
+                part = n - start if room is None else min(max(room, 1), n - start)
+                buffer.add_many(tensors if part == n else [t[start:start + part] for t in tensors])
+                start += part
+                while buffer.can_retrieve():
+                    yield dict(zip(names, buffer.retrieve()))
         buffer.finish()
         while buffer.can_retrieve():
             yield dict(zip(names, buffer.retrieve()))
@@ -496,8 +561,8 @@ def _chunks(reader):
 
 
 class InMemBatchedDataLoader(_ReaderOwner):
-    """Loads up to ``rows_capacity`` rows (upstream's default 1024; all rows when ``None``) into memory as tensors, stops the
-    reader, then yields batches for ``num_epochs`` epochs (shuffled per epoch with ``seed + epoch``
+    """Loads up to ``rows_capacity`` rows (upstream's default 1024; all rows when ``None``) into memory as tensors,
+    stops the reader, then yields batches for ``num_epochs`` epochs (shuffled per epoch with ``seed + epoch``
     when ``shuffle``). Can be iterated once.
 
     :param reader: a petastorm Reader (stopped once the data is loaded)
@@ -539,7 +604,7 @@ class InMemBatchedDataLoader(_ReaderOwner):
             reader.join()
         if not parts:
             return names, [torch.empty((0,)) for _ in names]
-        return names, [torch.cat([p[i] for p in parts]) if len(parts) > 1 else parts[0][i]
+        return names, [_cat([p[i] for p in parts]) if len(parts) > 1 else parts[0][i]
                        for i in range(len(names))]
 
     def __iter__(self):

@@ -2,32 +2,29 @@
 
 Planning, fetching, decoding, sharding, shuffling and native predicates run in the Rust reader
 (``pst_reader_*``, see ``docs/ffi.md``) on its own threads, without the GIL. This module turns its
-Arrow record batches into NumPy values once per batch (``petastorm._arrow``), applies what only
-Python can (``in_lambda`` predicates, ``TransformSpec.func``) and hands out namedtuples.
+Arrow record batches into NumPy values once per batch (``petastorm._convert``), applies what only
+Python can (``in_lambda`` predicates, ``TransformSpec.func``; in parallel, see ``petastorm._workers``)
+and hands out namedtuples.
 Importing it does not import pyspark, torch, tensorflow or pandas.
 """
 import collections.abc
 import decimal
-import json
-import numbers
 import os
-import re
 import warnings
+import weakref
 
 import numpy as np
 
-from petastorm import _arrow, _native, _storage
+from petastorm import _arrow, _convert, _native, _storage, _workers
 from petastorm._ignored import warn_ignored
-from petastorm._schema_json import field_from_json
-from petastorm.codecs import is_custom
 from petastorm.ngram import NGram
 from petastorm.predicates import PredicateBase
+from petastorm.selectors import RowGroupSelectorBase
 from petastorm.transform import transform_schema
-from petastorm.unischema import Unischema, UnischemaField
+from petastorm.unischema import Unischema
 
 NULL_CACHE = 'null'
 LOCAL_DISK_CACHE = 'local-disk'
-_POOL_TYPES = ('thread', 'process', 'dummy')
 
 _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_reader/make_batch_reader has stopped. '
                     'This may happen if the make_reader/make_batch_reader context manager has exited but you try to '
@@ -35,12 +32,15 @@ _STOPPED_MESSAGE = ('Trying to read a sample after a reader created by make_read
 
 _COMMON_PARAMS_DOC = """
     :param schema_fields: ``None`` (all fields), or a list of :class:`~petastorm.unischema.UnischemaField`
-        and/or regular expressions matching whole field names, or (``make_reader`` only) an
+        and/or regular expressions matching whole field names (Python ``re`` syntax, look-arounds included; the named
+        fields come first, then the matching ones in schema order), or (``make_reader`` only) an
         :class:`~petastorm.ngram.NGram`: the reader then yields ``{offset: namedtuple}`` windows.
     :param reader_pool_type: ``'thread'``, ``'process'`` or ``'dummy'``. Decoding always runs in the native
-        library's threads, off the GIL, so ``'process'`` needs no separate processes and behaves like
-        ``'thread'``; ``'dummy'`` decodes with a single native thread.
-    :param workers_count: size of the native decode pool.
+        library's threads, off the GIL. Python predicates (``in_lambda``) and ``TransformSpec.func`` run ahead
+        of the consumer, in order: on ``workers_count`` Python threads (``'thread'``), in ``workers_count``
+        worker processes (``'process'``, for GIL-bound Python; the func and predicate must be picklable), or
+        serially on the consumer thread with a single native decode thread (``'dummy'``).
+    :param workers_count: size of the native decode pool, and of the transform pool.
     :param results_queue_size: decoded batches held ahead of the consumer at most (bounds memory).
     :param seed: seed for row-group/row shuffling and sharding (same seed, same order).
     :param shuffle_rows: shuffle rows within each row group.
@@ -49,7 +49,9 @@ _COMMON_PARAMS_DOC = """
     :param predicate: a :class:`~petastorm.predicates.PredicateBase`; native predicates run in the reader,
         others (``in_lambda``) in Python on the decoded values of their fields, which are read even when
         not in ``schema_fields`` (and not returned).
-    :param rowgroup_selector: not supported (``NotImplementedError`` when given).
+    :param rowgroup_selector: a :class:`~petastorm.selectors.RowGroupSelectorBase`: only the row groups it
+        selects from the indexes stored by :func:`~petastorm.etl.rowgroup_indexing.build_rowgroup_index` are read
+        (before sharding; a dataset directory URL is needed, its ``_common_metadata`` holds the indexes).
     :param num_epochs: passes over the data; ``None`` reads forever.
     :param cur_shard: this reader's shard in ``[0, shard_count)``; both or neither must be given.
     :param shard_count: number of shards (row groups are split between them).
@@ -161,42 +163,31 @@ def _ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, c
                        cache_extra_settings=(cache_extra_settings, None))
     return ignored
 
-def _normalize_url(url):
-    """A dataset URL as given (any form the native storage layer takes: a local path, ``file://``,
-    ``s3://``/``s3a://``, ``gs://``, ``az://``/``abfs(s)://``, ``http(s)://``, ``hdfs://``, ``dbfs:/``),
-    without trailing ``/``."""
-    if isinstance(url, os.PathLike):
-        url = os.fspath(url)
-    if not isinstance(url, str) or not url:
-        raise ValueError('dataset url must be a non-empty string, got {!r}'.format(url))
-    return url.rstrip('/') or url
-
-
-def _normalize_urls(dataset_url_or_urls):
+def _url_strings(dataset_url_or_urls):
+    """URLs as the native reader takes them (``os.PathLike`` objects as strings); the native reader
+    checks and normalizes them."""
     if isinstance(dataset_url_or_urls, (list, tuple)):
-        if not dataset_url_or_urls:
-            raise ValueError('dataset url list must be non-empty.')
-        return [_normalize_url(u) for u in dataset_url_or_urls]
-    return _normalize_url(dataset_url_or_urls)
+        return [os.fspath(u) if isinstance(u, os.PathLike) else u for u in dataset_url_or_urls]
+    return os.fspath(dataset_url_or_urls) if isinstance(dataset_url_or_urls, os.PathLike) else dataset_url_or_urls
 
 
-def _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
-                   shard_count):
-    if reader_pool_type not in _POOL_TYPES:
-        raise ValueError('Unknown reader_pool_type: {!r} (use one of {})'.format(reader_pool_type, _POOL_TYPES))
-    if isinstance(workers_count, bool) or not isinstance(workers_count, int) or workers_count < 1:
-        raise ValueError('workers_count must be a positive int, got {!r}'.format(workers_count))
-    if cache_type == LOCAL_DISK_CACHE and not cache_location:
-        raise ValueError("cache_type='local-disk' needs a cache_location")
-    if cache_type not in (None, NULL_CACHE, LOCAL_DISK_CACHE):
-        raise ValueError('Unknown cache_type: {!r}'.format(cache_type))
-    if rowgroup_selector is not None:
-        raise NotImplementedError('rowgroup_selector is not supported by this petastorm; use predicate or filters')
-    if cur_shard is not None or shard_count is not None:
-        if not (isinstance(cur_shard, int) and isinstance(shard_count, int)) or shard_count < 1:
-            raise ValueError('cur_shard and shard_count must be ints and both specified to use sharding')
-        if not 0 <= cur_shard < shard_count:
-            raise ValueError('cur_shard must be in [0, shard_count), got {} of {}'.format(cur_shard, shard_count))
+def _field_selection(schema_fields):
+    """``(names, regexes)`` of ``schema_fields``: the names of its ``UnischemaField`` objects and its
+    strings (regular expressions); the native reader builds the view from them (upstream's rules)."""
+    if schema_fields is None:
+        return [], None
+    if isinstance(schema_fields, str):
+        schema_fields = [schema_fields]
+    if not isinstance(schema_fields, collections.abc.Iterable):
+        raise ValueError('schema_fields must be None or an iterable of UnischemaField and/or regex strings, '
+                         'got {!r}'.format(schema_fields))
+    schema_fields = list(schema_fields)
+    patterns = [f for f in schema_fields if isinstance(f, str)]
+    names = [f.name for f in schema_fields if isinstance(f, tuple)]
+    if len(patterns) + len(names) != len(schema_fields):
+        raise ValueError('Elements of "fields" must be either a string (regular expressions) or '
+                         'an instance of UnischemaField class.')
+    return names, patterns
 
 
 def _check_ngram(ngram, batched, shuffle_row_drop_partitions):
@@ -244,58 +235,6 @@ def _u64(seed):
     return None if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF
 
 
-# --- schemas -------------------------------------------------------------------------------------
-
-_LOOSE_DTYPES = {'date': np.datetime64, 'timestamp': np.datetime64}
-
-
-def _schema_from_json(text):
-    """A Unischema from native JSON; fields with types this package cannot name (dates, structs...)
-    are kept with a loose dtype rather than dropped."""
-    obj = json.loads(text)
-    fields = []
-    for f in obj['fields']:
-        try:
-            fields.append(field_from_json(f))
-        except ValueError:
-            shape = tuple(None if d is None else int(d) for d in (f.get('shape') or ()))
-            fields.append(UnischemaField(f['name'], _LOOSE_DTYPES.get(f.get('dtype'), np.object_), shape, None,
-                                         bool(f.get('nullable', False))))
-    return Unischema(obj.get('name') or 'inferred_schema', fields)
-
-
-def _schema_view(schema, schema_fields):
-    """Upstream's ``create_schema_view``: ``UnischemaField`` objects first, then the fields (in schema
-    order) whose whole name matches one of the regular expressions."""
-    if isinstance(schema_fields, str):
-        schema_fields = [schema_fields]
-    if not isinstance(schema_fields, collections.abc.Iterable):
-        raise ValueError('schema_fields must be None or an iterable of UnischemaField and/or regex strings, '
-                         'got {!r}'.format(schema_fields))
-    schema_fields = list(schema_fields)
-    if not schema_fields:
-        return schema
-    patterns = [f for f in schema_fields if isinstance(f, str)]
-    objects = [f for f in schema_fields if isinstance(f, tuple)]
-    if len(patterns) + len(objects) != len(schema_fields):
-        raise ValueError('Elements of "fields" must be either a string (regular expressions) or '
-                         'an instance of UnischemaField class.')
-    unknown = [f.name for f in objects if f.name not in schema.fields]
-    if unknown:
-        raise ValueError('field {} does not belong to the schema {}'.format(unknown, schema))
-    chosen = [schema.fields[f.name] for f in objects]
-    names = {f.name for f in chosen}
-    compiled = [re.compile(p) for p in patterns]
-    for name, field in schema.fields.items():
-        if name not in names and any(c.fullmatch(name) for c in compiled):
-            chosen.append(field)
-            names.add(name)
-    if not chosen:
-        raise ValueError('No fields matching the criteria {!r} were found in the dataset (fields: {})'.format(
-            schema_fields, ', '.join(schema.fields)))
-    return Unischema('{}_view'.format(schema._name), chosen)
-
-
 # --- the reader ----------------------------------------------------------------------------------
 
 class Reader(object):
@@ -312,8 +251,10 @@ class Reader(object):
                  shuffle_row_drop_partitions=1, predicate=None, rowgroup_selector=None, num_epochs=1,
                  cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, transform_spec=None,
                  filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False,
-                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None):
+                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None, row_groups=None):
         self._handle = None
+        self._workers = None
+        self._release = None
         self._mirror = None
         self._stopped = False
         self._rows = iter(())
@@ -324,64 +265,46 @@ class Reader(object):
         if isinstance(schema_fields, NGram):
             _check_ngram(schema_fields, batched, shuffle_row_drop_partitions)
             self.ngram = schema_fields
-        _check_options(reader_pool_type, workers_count, cache_type, cache_location, rowgroup_selector, cur_shard,
-                       shard_count)
-        self._cache_location = os.fspath(cache_location) if cache_type == LOCAL_DISK_CACHE else None
-        if num_epochs is not None:
-            if isinstance(num_epochs, bool) or not isinstance(num_epochs, numbers.Integral) or num_epochs < 1:
-                raise ValueError('num_epochs must be a positive int or None, got {!r}'.format(num_epochs))
-            num_epochs = int(num_epochs)
+        if rowgroup_selector is not None and not isinstance(rowgroup_selector, RowGroupSelectorBase):
+            raise ValueError('rowgroup_selector parameter is expected to be derived from RowGroupSelectorBase')
+        if cache_type == LOCAL_DISK_CACHE and cache_location is not None:
+            cache_location = os.fspath(cache_location)
+        self._cache_location = cache_location if cache_type == LOCAL_DISK_CACHE else None
         if shard_seed is not None:
             warnings.warn('shard_seed was deprecated and will be removed in future versions. '
                           'Use seed to apply randomization effects on sharding row groups.')
         if predicate is not None and not isinstance(predicate, PredicateBase):
             raise ValueError('predicate parameter is expected to be derived from PredicateBase')
+        field_names, field_patterns = _field_selection(None if self.ngram is not None else schema_fields)
 
-        urls = _normalize_urls(dataset_url_or_urls)
+        urls = _url_strings(dataset_url_or_urls)
         self.dataset_url = urls
         if filesystem is not None:
             self._mirror = _storage.Mirror(filesystem, urls if isinstance(urls, list) else [urls])
             urls = self._mirror.urls if isinstance(urls, list) else self._mirror.urls[0]
         storage_options = _storage.flatten_options(storage_options)
-        first_url = urls[0] if isinstance(urls, list) else urls
-        stored_schema = _schema_from_json(_native.dataset_schema(first_url, storage_options))
-        if self.ngram is not None:
-            schema_fields = self.ngram._read_fields(stored_schema)
-        view = stored_schema if schema_fields is None else _schema_view(stored_schema, schema_fields)
 
         native_predicate = predicate._to_native() if predicate is not None else None
         self._py_predicate = predicate if (predicate is not None and native_predicate is None) else None
-        predicate_fields = list(predicate.get_fields()) if predicate is not None else []
-        if predicate is not None:
-            if not predicate_fields:
-                raise ValueError("At least one field name must be returned by predicate's get_fields() method")
-            unknown = sorted(set(predicate_fields) - set(stored_schema.fields))
-            if unknown:
-                raise ValueError('At least some column names requested by the predicate ({}) are not valid '
-                                 'schema names: ({})'.format(', '.join(unknown), ', '.join(stored_schema.fields)))
-
-        self._view_names = list(view.fields)
-        extra = [n for n in stored_schema.fields if self._py_predicate and n in predicate_fields
-                 and n not in view.fields]
-        self._read_fields = dict(view.fields)
-        self._read_fields.update((n, stored_schema.fields[n]) for n in extra)
+        ngram_view = None
         if self.ngram is not None:
             if self._py_predicate is not None:
                 raise NotImplementedError('NGram readers take native predicates only (in_set, in_intersection, '
                                           'in_negate, in_reduce, in_pseudorandom_split), not in_lambda')
+            # an NGram resolves its regular expressions against the dataset's schema (asked for first)
+            stored_schema = Unischema.from_json(_native.dataset_schema(urls[0] if isinstance(urls, list) else urls,
+                                                                       storage_options))
+            ngram_view = Unischema('{}_view'.format(stored_schema._name), self.ngram._read_fields(stored_schema))
             timestamp = self.ngram._native_options()['timestamp_field']
-            self._read_fields.setdefault(timestamp, stored_schema.fields[timestamp])
-        self._predicate_fields = [n for n in stored_schema.fields if n in set(predicate_fields)]
-        self._transform_spec = transform_spec
-        self._transform_func = transform_spec.func if transform_spec is not None else None
-        self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
-        self._out_names = list(self.schema.fields)
-        self._make = self.schema._get_namedtuple()._make
-        self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
-
+            field_names = list(ngram_view.fields) + ([] if timestamp in ngram_view.fields else [timestamp])
+            field_patterns = None
+        if rowgroup_selector is not None:
+            row_groups = _selected_row_groups(rowgroup_selector, urls, storage_options)
         options = {
             'dataset_url': urls,
-            'schema_fields': [re.escape(n) for n in stored_schema.fields if n in self._read_fields],
+            'schema_fields': field_patterns,
+            'schema_field_names': field_names,
+            'predicate_fields': list(predicate.get_fields()) if self._py_predicate is not None else None,
             'batch_mode': self.is_batched_reader,
             'shuffle_row_groups': bool(shuffle_row_groups),
             'shuffle_rows': bool(shuffle_rows),
@@ -390,20 +313,44 @@ class Reader(object):
             'num_epochs': num_epochs,
             'cur_shard': cur_shard,
             'shard_count': shard_count,
-            'shuffle_row_drop_partitions': int(shuffle_row_drop_partitions),
-            'workers_count': 1 if reader_pool_type == 'dummy' else int(workers_count),
-            'results_queue_size': int(results_queue_size),
+            'shuffle_row_drop_partitions': shuffle_row_drop_partitions,
+            'reader_pool_type': reader_pool_type,
+            'workers_count': workers_count,
+            'results_queue_size': results_queue_size,
             'predicate': native_predicate,
             'filters': _filters_json(filters),
+            'row_groups': row_groups,
             'storage_options': storage_options,
             'skip_unreadable_row_groups': bool(skip_unreadable_row_groups),
-            'decode_memory_limit': int(decode_memory_limit),
+            'decode_memory_limit': decode_memory_limit,
             'cache_type': cache_type or NULL_CACHE,
-            'cache_location': self._cache_location,
-            'cache_size_limit': None if cache_size_limit is None else int(cache_size_limit),
+            'cache_location': cache_location,
+            'cache_size_limit': cache_size_limit,
             'ngram': self.ngram._native_options() if self.ngram is not None else None,
         }
         self._handle = _native.ReaderHandle(options)
+        view = ngram_view if ngram_view is not None else Unischema.from_json(self._handle.schema_json())
+        self._read_fields = dict(Unischema.from_json(self._handle.batch_schema_json()).fields)
+        self._view_names = list(view.fields)
+        self._predicate_fields = [n for n in self._read_fields if n in set(options['predicate_fields'] or ())]
+        self._transform_spec = transform_spec
+        self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
+        self._make = self.schema._get_namedtuple()._make
+        converter = _convert.BatchConverter(
+            dict(self._read_fields), self._view_names,
+            list(self.schema.fields), self.is_batched_reader, self._py_predicate, self._predicate_fields,
+            transform_spec.func if transform_spec is not None else None)
+        self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}
+        if self.ngram is not None:  # windows need whole batches in order: converted on the consumer thread
+            converter, reader_pool_type = _NGramConverter(converter, self.ngram, self.schema), 'dummy'
+        try:
+            self._workers = _workers.start(reader_pool_type, int(workers_count), int(results_queue_size),
+                                           _counting_source(self._handle, self._diagnostics), converter)
+        except BaseException:
+            self._handle.close()
+            raise
+        # the pool's threads hold no reference to the reader, so a dropped reader stops them too
+        self._release = weakref.finalize(self, _release, self._handle, self._workers)
 
     # -- properties --
 
@@ -455,27 +402,24 @@ class Reader(object):
                 continue
 
     def _next_chunk_columns(self):
-        """``(rows, [column per output field])`` of the next non-empty decoded batch (rows columns for
+        """``(rows, [column per output field])`` of the next non-empty converted chunk (row columns for
         ``make_reader``, NumPy arrays for ``make_batch_reader``); ``StopIteration`` at the end."""
         while True:
             if self._stopped:
                 raise RuntimeError(_STOPPED_MESSAGE)
             try:
-                batch = self._handle.next_batch()
+                chunk = self._workers.next()
             except RuntimeError:
                 if self._stopped:  # closed by stop() from another thread
                     raise RuntimeError(_STOPPED_MESSAGE) from None
                 raise
-            if batch is None:
+            if chunk is None:
                 if self._stopped:  # stop() from another thread while this one waited
                     raise RuntimeError(_STOPPED_MESSAGE)
                 self.last_row_consumed = True
                 raise StopIteration
-            self._diagnostics['batches_read'] += 1
-            self._diagnostics['rows_read'] += batch.num_rows
-            n, columns = self._convert(batch)
-            if n and self.ngram is not None:
-                columns = self.ngram._windows(self.schema, dict(zip(self._out_names, columns)), batch)
+            n, columns, filtered = chunk
+            self._diagnostics['rows_filtered_out'] += filtered
             if n:
                 return n, columns
 
@@ -495,69 +439,6 @@ class Reader(object):
                 return
             yield chunk
 
-    # -- conversion --
-
-    def _column(self, batch, name):
-        index = batch.schema.get_field_index(name)
-        if index < 0:
-            raise RuntimeError('the native reader returned no column {!r} (got {})'.format(name, batch.schema.names))
-        return batch.column(index)
-
-    def _convert(self, batch):
-        n = batch.num_rows
-        convert = _arrow.batch_column if self.is_batched_reader else _arrow.rows_column
-        cols = {name: _custom_column(self._column(batch, name), field, self.is_batched_reader)
-                if is_custom(field.codec) else convert(self._column(batch, name), field.numpy_dtype)
-                for name, field in self._read_fields.items()}
-        if self._py_predicate is not None and n:
-            mask = self._predicate_mask(cols, n)
-            if not mask.all():
-                index = np.flatnonzero(mask)
-                self._diagnostics['rows_filtered_out'] += n - len(index)
-                cols = {name: _arrow.take(col, index) for name, col in cols.items()}
-                n = len(index)
-        if not n:
-            return 0, []
-        if self._transform_func is None:
-            return n, [cols[name] for name in self._out_names]
-        if self.is_batched_reader:
-            return self._transform_batch(cols, n)
-        return n, self._transform_rows(cols, n)
-
-    def _predicate_mask(self, cols, n):
-        predicate, names = self._py_predicate, self._predicate_fields
-        if self.is_batched_reader:
-            result = predicate.do_include(_data_frame({name: cols[name] for name in names}))
-            mask = np.asarray(result, dtype=bool)
-            if mask.shape != (n,):
-                raise ValueError('a predicate of make_batch_reader must return one boolean per row '
-                                 '(got shape {} for {} rows)'.format(mask.shape, n))
-            return mask
-        columns = [cols[name] for name in names]
-        return np.fromiter((bool(predicate.do_include(dict(zip(names, values)))) for values in zip(*columns)),
-                           dtype=bool, count=n)
-
-    def _transform_rows(self, cols, n):
-        func, view_names, out_names = self._transform_func, self._view_names, self._out_names
-        out = []
-        for values in zip(*[cols[name] for name in view_names]):
-            row = func(dict(zip(view_names, values)))
-            try:
-                out.append(tuple(row[name] for name in out_names))
-            except KeyError as e:
-                raise ValueError('TransformSpec.func returned a row without field {} of the transformed '
-                                 'schema'.format(e)) from None
-        return [list(c) for c in zip(*out)] if out else [[] for _ in out_names]
-
-    def _transform_batch(self, cols, n):
-        frame = self._transform_func(_data_frame({name: cols[name] for name in self._view_names}))
-        missing = [name for name in self._out_names if name not in frame.columns]
-        if missing:
-            raise ValueError('TransformSpec.func returned a DataFrame without field(s) {} of the transformed '
-                             'schema'.format(missing))
-        columns = [_frame_column(frame[name]) for name in self._out_names]
-        return (len(frame), columns)
-
     # -- lifecycle --
 
     def stop(self):
@@ -565,8 +446,8 @@ class Reader(object):
         iterating afterwards raises ``RuntimeError``. Idempotent."""
         self._stopped = True
         self._rows = iter(())
-        if self._handle is not None:
-            self._handle.close()
+        if self._release is not None:
+            self._release()
         if self._mirror is not None:
             self._mirror.close()
 
@@ -589,6 +470,7 @@ class Reader(object):
             raise NotImplementedError('Currently do not support resetting a reader while in the middle of iteration. '
                                       'You can call reset only after all samples were consumed.')
         self._handle.reset()
+        self._workers.restart()
         self._rows = iter(())
         self.last_row_consumed = False
 
@@ -600,35 +482,52 @@ class Reader(object):
         self.join()
 
 
-def _custom_column(arr, field, batched):
-    """A user's codec column decoded cell by cell in Python (the slow path)."""
-    values = [None if cell is None else field.codec.decode(field, cell) for cell in arr.to_pylist()]
-    return _arrow.stack_rows(values) if batched else values
+class _NGramConverter(object):
+    """An NGram reader's converter: the batch's rows converted, then cut into ``{offset: namedtuple}``
+    windows at the starts the native reader computed."""
+
+    runs_python = False
+
+    def __init__(self, converter, ngram, schema):
+        self._converter, self._ngram, self._schema = converter, ngram, schema
+
+    def __call__(self, batch, index, offset=0):
+        n, columns, filtered = self._converter(batch, index, offset)
+        if not n:
+            return 0, [], filtered
+        windows = self._ngram._windows(self._schema, dict(zip(self._converter.out_names, columns)), batch)
+        return len(windows), windows, filtered
 
 
-def _data_frame(columns):
-    """A pandas DataFrame of columns (tensor columns as object columns of row arrays)."""
-    import pandas as pd
-    data = {}
-    for name, col in columns.items():
-        if isinstance(col, np.ndarray) and col.ndim > 1:
-            col = _rows_object(col)
-        data[name] = col
-    return pd.DataFrame(data)
+def _selected_row_groups(selector, url, storage_options):
+    """The row groups (piece indices, sorted) that ``selector`` picks from the indexes stored with ``url``."""
+    if isinstance(url, list):
+        raise ValueError('rowgroup_selector needs a dataset directory URL (its _common_metadata holds the row-group '
+                         'indexes), not a list of files')
+    from petastorm.etl.rowgroup_indexing import get_row_group_indexes
+    indexes = get_row_group_indexes(url, storage_options)
+    required = selector.get_index_names()
+    if not set(required) <= set(indexes):
+        raise ValueError('Some of required indexes {} are not available in {}'.format(required, list(indexes)))
+    return sorted(int(piece) for piece in selector.select_row_groups(indexes))
 
 
-def _rows_object(col):
-    out = np.empty(len(col), dtype=object)
-    for i in range(len(col)):
-        out[i] = col[i]
-    return out
+def _counting_source(handle, diagnostics):
+    """``source()`` of ``petastorm._workers``: the next decoded batch of ``handle`` (``None`` at the end),
+    counted in ``diagnostics``."""
+    def source():
+        batch = handle.next_batch()
+        if batch is not None:
+            diagnostics['batches_read'] += 1
+            diagnostics['rows_read'] += batch.num_rows
+        return batch
+    return source
 
 
-def _frame_column(series):
-    values = series.to_numpy()
-    if values.dtype == object and len(values) and isinstance(values[0], np.ndarray):
-        return _arrow.stack_rows(list(values))
-    return values
+def _release(handle, workers):
+    """Stops the native reader (which ends a feeder waiting on it), then the transform pool."""
+    handle.close()
+    workers.close()
 
 
 __all__ = ['make_reader', 'make_batch_reader', 'Reader']

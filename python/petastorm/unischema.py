@@ -11,9 +11,13 @@ import warnings
 from collections import OrderedDict, namedtuple
 from typing import Any, NamedTuple, Optional, Tuple
 
+import numpy as np
+
 from petastorm import _native, _schema_json, codecs
 
 _HANDLE_ATTR = '_pst_handle'
+# Unischema JSON dtypes without a NumPy scalar type of their own, as fields hold them.
+_LOOSE_DTYPES = {'date': np.datetime64, 'timestamp': np.datetime64}
 
 
 def _fields_as_tuple(field):
@@ -91,9 +95,11 @@ class Unischema(object):
 
     @classmethod
     def from_json(cls, text):
-        """A Unischema from Unischema JSON text (or the parsed dict)."""
+        """A Unischema from Unischema JSON text (or the parsed dict). Fields of types NumPy has no
+        scalar type for (dates, timestamps, nested types: inferred from Parquet) are kept, with
+        ``np.datetime64`` or ``np.object_`` and no codec."""
         obj = json.loads(text) if isinstance(text, (str, bytes, bytearray)) else text
-        return cls(obj['name'], [_schema_json.field_from_json(f) for f in obj['fields']])
+        return cls(obj.get('name') or 'inferred_schema', [_field_from_json(f) for f in obj['fields']])
 
     @classmethod
     def from_arrow_schema(cls, parquet_dataset, omit_unsupported_fields=True):
@@ -108,13 +114,12 @@ class Unischema(object):
         """
         import pyarrow as pa
         import pyarrow.dataset as pds
-        from petastorm.reader import _schema_from_json
         arrow_schema = getattr(parquet_dataset, 'schema', parquet_dataset)
         keys = []
         for fragment in getattr(parquet_dataset, 'fragments', ()):
             keys += [k for k in pds.get_partition_keys(fragment.partition_expression) if k not in keys]
         columns = [f for f in arrow_schema if f.name not in keys]
-        return _schema_from_json(_native.schema_from_arrow(pa.schema(columns), keys))
+        return cls.from_json(_native.schema_from_arrow(pa.schema(columns), keys))
 
     def create_schema_view(self, fields):
         """A new schema with a subset of the fields, given as ``UnischemaField`` objects of this
@@ -158,6 +163,19 @@ class Unischema(object):
         return '{}({}, [\n{}])'.format(type(self).__name__, self._name, fields_str)
 
     __repr__ = __str__
+
+
+def _field_from_json(obj):
+    """A ``UnischemaField`` from its Unischema JSON dict (see :meth:`Unischema.from_json`)."""
+    shape = tuple(None if d is None else int(d) for d in (obj.get('shape') or ()))
+    nullable = bool(obj.get('nullable', False))
+    try:
+        numpy_dtype, codec = _schema_json.dtype_type(obj['dtype']), codecs.codec_from_json(obj.get('codec'))
+    except ValueError:
+        numpy_dtype, codec = _LOOSE_DTYPES.get(obj.get('dtype'), np.object_), None
+    except (ImportError, TypeError) as e:  # a user's codec class that cannot be used
+        raise type(e)("field '{}': {}".format(obj['name'], e)) from None
+    return UnischemaField(obj['name'], numpy_dtype, shape, codec, nullable)
 
 
 def match_unischema_fields(schema, field_regex):

@@ -257,3 +257,111 @@ def test_in_mem_batched_data_loader_capacity_with_endless_reader(test_dataset):
     assert reader.stopped
     batches = _dataset_batches(loader)
     assert [len(b['id']) for b in batches] == [10, 10, 5, 10, 10, 5]
+
+
+# --- the columnar BatchedDataLoader over make_batch_reader on a plain Parquet store ---
+
+PLAIN_ROWS = 1000
+
+
+@pytest.fixture(scope='module')
+def plain_store(tmp_path_factory):
+    """A plain Parquet store of PLAIN_ROWS rows in two files, row groups of 70 rows (batches of 64 and 100
+    then span row groups): an int64 id, float64 = id / 2, int32, uint16 and bool columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    root = tmp_path_factory.mktemp('plain')
+    ids = np.arange(PLAIN_ROWS, dtype=np.int64)
+    table = pa.table({'id': ids, 'half': ids / 2.0, 'i32': ids.astype(np.int32),
+                      'u16': (ids % 60000).astype(np.uint16), 'odd': ids % 2 == 1})
+    for k, (start, stop) in enumerate([(0, 600), (600, PLAIN_ROWS)]):
+        pq.write_table(table.slice(start, stop - start), root / 'part-{}.parquet'.format(k), row_group_size=70)
+    return 'file://' + str(root)
+
+
+def _plain_batches(url, batch_size, num_epochs=1, **loader_kwargs):
+    with make_batch_reader(url, shuffle_row_groups=False, num_epochs=num_epochs, workers_count=2) as reader:
+        return _dataset_batches(BatchedDataLoader(reader, batch_size=batch_size, **loader_kwargs))
+
+
+def _check_rows(batches):
+    """Every batch's columns belong to the same rows; returns the ids in the order they came."""
+    ids = []
+    for b in batches:
+        assert torch.equal(b['half'], b['id'].double() / 2) and torch.equal(b['i32'].long(), b['id'])
+        assert torch.equal(b['odd'].long(), b['id'] % 2)
+        ids.extend(b['id'].tolist())
+    return ids
+
+
+@pytest.mark.parametrize('batch_size', [1, 64, 100, 1000, 4096])
+def test_batched_data_loader_in_order_batch_boundaries(plain_store, batch_size):
+    batches = _plain_batches(plain_store, batch_size)
+    sizes = [len(b['id']) for b in batches]
+    full, last = divmod(PLAIN_ROWS, batch_size)
+    assert sizes == [batch_size] * full + ([last] if last else [])
+    assert _check_rows(batches) == list(range(PLAIN_ROWS))  # in order, every row once
+
+
+def test_batched_data_loader_dtypes(plain_store):
+    batch = _plain_batches(plain_store, 64)[0]
+    assert {k: v.dtype for k, v in batch.items()} == {
+        'id': torch.int64, 'half': torch.float64, 'i32': torch.int32, 'u16': torch.int32, 'odd': torch.uint8}
+    assert all(v.shape == (64,) for v in batch.values())
+    batch['half'] += 1  # writable tensors
+    assert batch['half'][:3].tolist() == [1.0, 1.5, 2.0]
+
+
+def test_batched_data_loader_several_epochs_in_order(plain_store):
+    ids = _check_rows(_plain_batches(plain_store, 64, num_epochs=3))
+    assert ids == list(range(PLAIN_ROWS)) * 3
+
+
+@pytest.mark.parametrize('capacity', [1, 50, 300, 5000])
+def test_batched_data_loader_shuffling_every_row_once(plain_store, capacity):
+    batches = _plain_batches(plain_store, 64, num_epochs=2, shuffling_queue_capacity=capacity, seed=7)
+    sizes = [len(b['id']) for b in batches]
+    assert sizes[:-1] == [64] * (len(sizes) - 1) and sum(sizes) == 2 * PLAIN_ROWS
+    ids = _check_rows(batches)
+    assert sorted(ids) == sorted(list(range(PLAIN_ROWS)) * 2)
+    if capacity > 1:
+        assert ids != list(range(PLAIN_ROWS)) * 2
+    again = _check_rows(_plain_batches(plain_store, 64, num_epochs=2, shuffling_queue_capacity=capacity, seed=7))
+    assert again == ids  # seeded
+
+
+def test_batched_data_loader_shuffling_one_epoch(plain_store):
+    ids = _check_rows(_plain_batches(plain_store, 100, shuffling_queue_capacity=400, seed=1))
+    assert sorted(ids) == list(range(PLAIN_ROWS)) and ids != list(range(PLAIN_ROWS))
+    # a row leaves the buffer only after at least capacity - 1 later rows were read or the data ended
+    assert max(ids[:100]) < 400 + 100 + 70
+
+
+def test_batched_data_loader_transform_fn(plain_store):
+    seen = []
+
+    def transform(column):
+        seen.append(type(column))
+        column *= 2  # upstream hands transform_fn writable arrays
+        return torch.as_tensor(column).float()
+
+    batches = _plain_batches(plain_store, 128, transform_fn=transform)
+    assert seen and all(t is np.ndarray for t in seen)
+    assert [len(b['id']) for b in batches] == [128] * 7 + [104]
+    ids = torch.cat([b['id'] for b in batches])
+    assert ids.dtype == torch.float32 and torch.equal(ids, torch.arange(PLAIN_ROWS).float() * 2)
+    assert torch.equal(torch.cat([b['half'] for b in batches]), ids / 2)
+
+
+def test_batched_data_loader_tensors_are_writable_and_independent(plain_store):
+    """The tensors own the reader's batch memory (no copy): writing them changes no later batch or epoch."""
+    seen = 0
+    with make_batch_reader(plain_store, shuffle_row_groups=False, num_epochs=2, workers_count=2) as reader:
+        for batch in BatchedDataLoader(reader, batch_size=64):
+            ids = batch['id']
+            expected = [(seen + k) % PLAIN_ROWS for k in range(len(ids))]
+            assert ids.tolist() == expected and batch['half'].tolist() == [i / 2 for i in expected]
+            ids += 10 ** 6
+            batch['half'].mul_(0)
+            seen += len(ids)
+    assert seen == 2 * PLAIN_ROWS

@@ -155,3 +155,25 @@ def test_rows_of_a_record_batch_zip_into_values(rows_per_batch):
     assert len(rows) == rows_per_batch
     assert type(rows[-1][0]) is np.int64
     np.testing.assert_array_equal(rows[-1][1], images[-1])
+
+
+TO_NUMPY_CASES = [
+    pa.array([1, None, 3], pa.int64()), pa.array([1, 2, 3], pa.uint8()), pa.array([1.5, None, 2.5], pa.float32()),
+    pa.array([1, 2], pa.float16()), pa.array([True, None, False, True] * 5), pa.array([True, False] * 9),
+    pa.array(['a', None, 'ccc', '', 'é']), pa.array(['xxx', 'yy', None], pa.large_string()),
+    pa.array([b'a', None, b'bc']), pa.array([b'ab', b'cd', None], pa.binary(2)),
+    pa.array([datetime.date(2020, 1, 2), None, datetime.date(1969, 12, 31)]), pa.array([1, 2], pa.date64()),
+    pa.array([1, None, 3], pa.timestamp('us')), pa.array([1, 2, 3], pa.timestamp('ns', tz='UTC')),
+    pa.array([1, None, 3], pa.duration('s')), pa.array([], pa.int32()), pa.array([], pa.string()),
+    pa.array([None, None, None], pa.int32()),
+]
+
+
+@pytest.mark.parametrize('array', TO_NUMPY_CASES, ids=lambda a: str(a.type))
+def test_to_numpy_reads_buffers_as_pyarrow_converts_them(array):
+    """Whole arrays and slices (non-zero offsets into values, offsets and bitmaps)."""
+    for part in (array, array.slice(1), array.slice(1, max(len(array) - 2, 0))):
+        expected, got = part.to_numpy(zero_copy_only=False), _arrow.to_numpy(part)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        for want, have in zip(expected.tolist(), got.tolist()):
+            assert want == have or (want is None and have is None) or (want != want and have != have), (want, have)

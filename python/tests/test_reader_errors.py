@@ -76,7 +76,7 @@ def test_a_listed_data_file_that_is_gone_raises_or_is_skipped(tmp_path, factory)
 @pytest.mark.parametrize('kwargs, error, word', [
     ({'cache_type': 'local-disk'}, ValueError, 'cache_location'),
     ({'cache_type': 'memcached'}, ValueError, 'cache_type'),
-    ({'rowgroup_selector': object()}, NotImplementedError, 'rowgroup_selector'),
+    ({'rowgroup_selector': object()}, ValueError, 'RowGroupSelectorBase'),
     ({'filesystem': object()}, TypeError, 'filesystem'),
     ({'reader_pool_type': 'gpu'}, ValueError, 'reader_pool_type'),
     ({'workers_count': 0}, ValueError, 'workers_count'),

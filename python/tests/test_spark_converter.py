@@ -149,6 +149,25 @@ def test_same_plan_is_written_once(spark, parent):
     assert c5 is not c1 and c5.cache_dir_url != c1.cache_dir_url
 
 
+def test_a_conversion_runs_one_spark_job(spark, parent):
+    """The write counts its rows as it goes (no separate count job); a cache hit runs none."""
+    sc = spark.sparkContext
+    df = spark.range(0, 100, 1, 4).selectExpr('id', 'cast(id as float) * 0.5 as x')
+
+    def jobs(group, run):
+        sc.setJobGroup(group, 'counting the Spark jobs of a conversion')
+        try:
+            result = run()
+        finally:
+            sc.setLocalProperty('spark.jobGroup.id', None)
+        return result, len(sc.statusTracker().getJobIdsForGroup(group))
+
+    converter, written = jobs('first-conversion', lambda: make_spark_converter(df))
+    assert (written, len(converter)) == (1, 100)
+    again, reused = jobs('second-conversion', lambda: make_spark_converter(df))
+    assert again is converter and reused == 0
+
+
 def test_dtype_and_codec_options(spark, parent):
     import pyarrow.parquet as pq
     df = spark.range(0, 10, 1, 1).selectExpr('id', 'cast(id as double) as x', 'cast(id as float) as f',

@@ -4,6 +4,7 @@
 
 pub mod cast;
 pub mod image;
+mod jpeg;
 pub mod npy;
 pub mod npz;
 pub mod pixels;

@@ -5,13 +5,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use arrow::datatypes::Schema;
 use futures::{StreamExt, TryStreamExt};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetObjectReader;
-use parquet::arrow::parquet_to_arrow_schema;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::ParquetMetaDataReader;
 
 use super::damage;
 use super::metadata::{self, ROW_GROUPS_PER_FILE_KEY, UNISCHEMA_JSON_KEY, UNISCHEMA_PICKLE_KEY};
@@ -144,7 +141,7 @@ impl Dataset {
                         metadata::schema_from_metadata(&bytes).map_err(|e| e.context(format_args!("{name}")))?;
                     (schema, SchemaSource::Metadata)
                 } else {
-                    let arrow = arrow_schema_of(&bytes).map_err(|e| e.context(format_args!("{name}")))?;
+                    let arrow = metadata::arrow_schema(&bytes).map_err(|e| e.context(format_args!("{name}")))?;
                     (unischema_from_arrow(&arrow, &partition_keys)?, SchemaSource::Inferred)
                 }
             }
@@ -164,6 +161,15 @@ impl Dataset {
             Some(n) if file.footer.get().is_none() => Ok(*n),
             _ => Ok(file.footer()?.metadata().num_row_groups()),
         }
+    }
+
+    /// The row-group count of every file, in file order (footers loaded for files the
+    /// metadata does not list): the numbering of upstream's pieces.
+    pub fn row_group_counts(&self) -> Result<Vec<usize>> {
+        let unhinted: Vec<usize> =
+            (0..self.files.len()).filter(|&i| !self.row_groups_hint.contains_key(&self.files[i].rel)).collect();
+        self.load_footers(&unhinted)?;
+        (0..self.files.len()).map(|i| self.row_group_count(i)).collect()
     }
 
     /// Loads the footers of `indices` concurrently (those not loaded yet).
@@ -238,61 +244,9 @@ fn summary_file(location: &Location) -> Result<Option<(String, Vec<u8>)>> {
     Ok(None)
 }
 
-/// The Arrow schema of a whole (footer-only) Parquet file.
-fn arrow_schema_of(bytes: &[u8]) -> Result<Schema> {
-    let meta = ParquetMetaDataReader::new()
-        .parse_and_finish(&bytes::Bytes::copy_from_slice(bytes))
-        .map_err(|e| Error::metadata(format!("invalid Parquet footer: {e}")))?;
-    let file = meta.file_metadata();
-    parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-        .map_err(|e| Error::metadata(format!("unsupported Parquet schema: {e}")))
-}
-
-thread_local! {
-    /// The dataset [`dataset_schema`] opened last on this thread, for the reader that a binding
-    /// opens right after asking for the schema (so listing, metadata and footers are read once).
-    static LAST_OPENED: std::cell::RefCell<Option<(String, std::time::Instant, Arc<Dataset>)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// How long a dataset opened by [`dataset_schema`] waits for its reader.
-const REUSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn opened_key(urls: &[String], storage_options: &[(String, String)]) -> String {
-    serde_json::json!([urls, storage_options]).to_string()
-}
-
-/// The Unischema of the dataset at `url` (metadata, or inferred). The dataset stays with this
-/// thread for the next [`open_shared`] of the same URL and options.
+/// The Unischema of the dataset at `url` (metadata, or inferred).
 pub fn dataset_schema(url: &str, storage_options: &[(String, String)]) -> Result<Unischema> {
-    let urls = [url.to_string()];
-    let dataset = Dataset::open(&urls, storage_options)?;
-    let schema = dataset.schema.clone();
-    let opened = (opened_key(&urls, storage_options), std::time::Instant::now(), Arc::new(dataset));
-    LAST_OPENED.with(|last| *last.borrow_mut() = Some(opened));
-    Ok(schema)
-}
-
-/// The dataset of `urls`: the one [`dataset_schema`] opened on this thread for the same URLs and
-/// options less than [`REUSE_WITHIN`] ago (taken, so it is reused once), else opened now; with a
-/// `cache`, always opened now (through the cache).
-pub fn open_shared(
-    urls: &[String],
-    storage_options: &[(String, String)],
-    cache: Option<&CacheSettings>,
-) -> Result<Arc<Dataset>> {
-    if cache.is_some() {
-        return Ok(Arc::new(Dataset::open_cached(urls, storage_options, cache)?));
-    }
-    let key = opened_key(urls, storage_options);
-    let reused = LAST_OPENED.with(|last| match last.borrow_mut().take() {
-        Some((k, at, dataset)) if k == key && at.elapsed() < REUSE_WITHIN => Some(dataset),
-        _ => None,
-    });
-    match reused {
-        Some(dataset) => Ok(dataset),
-        None => Ok(Arc::new(Dataset::open(urls, storage_options)?)),
-    }
+    Ok(Dataset::open(&[url.to_string()], storage_options)?.schema)
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ const SLOW_ITEM: Duration = Duration::from_secs(2);
 /// What every item reads, and how.
 pub struct ReadSpec {
     pub dataset: Arc<Dataset>,
-    /// Indices (into the dataset schema) of the output fields, in schema order.
+    /// Indices (into the dataset schema) of the batch columns, in their order.
     pub output: Vec<usize>,
     /// Indices of fields that predicates or filters read but the output does not hold.
     pub extra: Vec<usize>,

@@ -67,10 +67,17 @@ fn footer_thrift(bytes: &[u8]) -> Result<&[u8]> {
     Ok(&bytes[start..bytes.len() - 8])
 }
 
-/// Decodes a footer (the last `footer_len + 8` bytes of a Parquet file).
+/// Decodes a footer (the last `footer_len + 8` bytes of a Parquet file). parquet-rs rejects
+/// key/value values that are not UTF-8 (upstream's pickles), so those are blanked first, in
+/// a copy and at the same length: the decoded metadata is for the schema and row groups.
 fn decode_footer(footer: &[u8]) -> Result<ParquetMetaData> {
-    ParquetMetaDataReader::decode_metadata(footer_thrift(footer)?)
-        .map_err(|e| Error::metadata(format!("invalid Parquet footer: {e}")))
+    let mut meta = footer_thrift(footer)?.to_vec();
+    for range in key_values(&meta)?.into_iter().filter_map(|kv| kv.value) {
+        if std::str::from_utf8(&meta[range.clone()]).is_err() {
+            meta[range].fill(b'?');
+        }
+    }
+    ParquetMetaDataReader::decode_metadata(&meta).map_err(|e| Error::metadata(format!("invalid Parquet footer: {e}")))
 }
 
 /// The key/value metadata of a footer (or a whole Parquet file), values as raw bytes
@@ -107,6 +114,34 @@ pub fn common_metadata(schema: &Unischema, files: &[(&str, &[u8])]) -> Result<Ve
         }
     }
     entries.extend(ours);
+    footer_only_file(Schema::new(arrow_schema.fields().clone()), entries)
+}
+
+/// The Arrow schema of a footer or whole Parquet file. An embedded `ARROW:schema` that arrow-rs
+/// refuses is ignored (with a warning) for the Parquet schema's own mapping: pyarrow embeds a
+/// schema's metadata there, binary pickles included, as in a `_common_metadata` that upstream's
+/// index writer rewrote.
+pub fn arrow_schema(footer: &[u8]) -> Result<Schema> {
+    let meta = decode_footer(footer)?;
+    let file_meta = meta.file_metadata();
+    parquet_to_arrow_schema(file_meta.schema_descr(), file_meta.key_value_metadata()).or_else(|e| {
+        log::warn!("ignoring the embedded {ARROW_SCHEMA_KEY} of a Parquet footer: {e}");
+        parquet_to_arrow_schema(file_meta.schema_descr(), None)
+            .map_err(|e| Error::metadata(format!("unsupported Parquet schema: {e}")))
+    })
+}
+
+/// A footer-only Parquet file with the schema and key/value metadata of `base` (a footer, or a
+/// whole Parquet file such as `_common_metadata`) and `key` set to `value` (replaced in place,
+/// else appended): how an extra entry such as a row-group index is added to a summary.
+pub fn with_key_value(base: &[u8], key: &str, value: &[u8]) -> Result<Vec<u8>> {
+    let arrow_schema = arrow_schema(base)?;
+    let mut entries: Vec<(String, Vec<u8>)> =
+        key_value_metadata(base)?.into_iter().filter(|(k, _)| k != ARROW_SCHEMA_KEY).collect();
+    match entries.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) => entry.1 = value.to_vec(),
+        None => entries.push((key.to_string(), value.to_vec())),
+    }
     footer_only_file(Schema::new(arrow_schema.fields().clone()), entries)
 }
 

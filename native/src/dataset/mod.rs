@@ -21,4 +21,5 @@ pub mod reader;
 pub mod summary;
 mod thrift;
 mod values;
+pub mod view;
 pub mod writer;

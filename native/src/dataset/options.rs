@@ -24,15 +24,49 @@ impl Urls {
             Urls::Many(v) => v.clone(),
         }
     }
+
+    /// Checks that there is at least one URL and none is empty, and drops trailing `/`s.
+    fn normalize(&mut self) -> Result<()> {
+        let urls = match self {
+            Urls::One(u) => std::slice::from_mut(u),
+            Urls::Many(v) if v.is_empty() => return Err(Error::value("dataset url list must be non-empty.")),
+            Urls::Many(v) => v.as_mut_slice(),
+        };
+        for url in urls {
+            if url.is_empty() {
+                return Err(Error::value("dataset url must be a non-empty string, got ''"));
+            }
+            let kept = url.trim_end_matches('/').len().max(1);
+            url.truncate(kept);
+        }
+        Ok(())
+    }
 }
+
+/// Upstream's `reader_pool_type` values. Decoding always runs in the native pool; `dummy` makes
+/// it one thread.
+const POOL_TYPES: [&str; 3] = ["thread", "process", "dummy"];
 
 /// What `make_reader` / `make_batch_reader` pass to `pst_reader_open`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReaderOptions {
     pub dataset_url: Urls,
+    /// Regular expressions matching whole field names (upstream's strings in `schema_fields`).
     #[serde(default)]
     pub schema_fields: Option<Vec<String>>,
+    /// Exact field names (upstream's `UnischemaField` objects in `schema_fields`): the view holds
+    /// them first, in this order, then the fields `schema_fields` matches (see `dataset::view`).
+    #[serde(default)]
+    pub schema_field_names: Vec<String>,
+    /// The fields of a predicate the caller applies to the batches (upstream's `in_lambda`):
+    /// checked like a native predicate's, and carried in every batch after the view's fields
+    /// without being part of the view. An empty list is an error.
+    #[serde(default)]
+    pub predicate_fields: Option<Vec<String>>,
+    /// `"thread"`, `"process"` or `"dummy"` (one decode thread).
+    #[serde(default = "thread")]
+    pub reader_pool_type: String,
     #[serde(default)]
     pub batch_mode: bool,
     #[serde(default = "yes")]
@@ -61,6 +95,10 @@ pub struct ReaderOptions {
     pub predicate: Option<Predicate>,
     #[serde(default)]
     pub filters: Option<Filters>,
+    /// Only these row groups, as piece indices in upstream's numbering (data files in path
+    /// order, each file's row groups in order): what a row-group selector chose.
+    #[serde(default)]
+    pub row_groups: Option<Vec<u64>>,
     #[serde(default)]
     pub storage_options: BTreeMap<String, String>,
     /// Skip (log and count) files listed in `_common_metadata` but missing and row groups that
@@ -93,6 +131,9 @@ pub struct ReaderOptions {
     pub ngram: Option<NGramOptions>,
 }
 
+fn thread() -> String {
+    POOL_TYPES[0].to_string()
+}
 fn yes() -> bool {
     true
 }
@@ -115,12 +156,23 @@ fn two_gib() -> u64 {
 }
 
 impl ReaderOptions {
-    /// Parses and checks the options JSON (`Value` errors).
+    /// Parses and checks the options JSON (`Value` errors naming the option).
     pub fn from_json(json: &str) -> Result<Self> {
-        let options: ReaderOptions =
+        let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| Error::value(format!("invalid reader options JSON: {e}")))?;
+        let mut options: ReaderOptions = serde_json::from_value(value.clone()).map_err(|e| bad_option(&value, e))?;
+        options.dataset_url.normalize()?;
         options.check()?;
         Ok(options)
+    }
+
+    /// The size of the decode pool (`workers_count`, one thread for the `dummy` pool).
+    pub fn workers(&self) -> usize {
+        if self.reader_pool_type == "dummy" {
+            1
+        } else {
+            self.workers_count
+        }
     }
 
     /// Options for reading `url` with every default.
@@ -129,6 +181,16 @@ impl ReaderOptions {
     }
 
     fn check(&self) -> Result<()> {
+        if !POOL_TYPES.contains(&self.reader_pool_type.as_str()) {
+            return Err(Error::value(format!(
+                "Unknown reader_pool_type: '{}' (use one of {})",
+                self.reader_pool_type,
+                POOL_TYPES.join(", ")
+            )));
+        }
+        if self.predicate_fields.as_ref().is_some_and(Vec::is_empty) {
+            return Err(Error::value("At least one field name must be returned by predicate's get_fields() method"));
+        }
         if self.num_epochs == Some(0) {
             return Err(Error::value("num_epochs must be a positive integer or None"));
         }
@@ -144,9 +206,6 @@ impl ReaderOptions {
         self.cache()?;
         if let Some(ngram) = &self.ngram {
             ngram.check(self.shuffle_row_drop_partitions)?;
-        }
-        if self.dataset_url.list().is_empty() {
-            return Err(Error::value("dataset_url is an empty list"));
         }
         match (self.cur_shard, self.shard_count) {
             (None, None) => Ok(()),
@@ -172,4 +231,18 @@ impl ReaderOptions {
     pub fn storage_options(&self) -> Vec<(String, String)> {
         self.storage_options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
+}
+
+/// The error of options that do not deserialize, naming the first option that fails on its own
+/// (serde's message alone gives only a position).
+fn bad_option(value: &serde_json::Value, error: serde_json::Error) -> Error {
+    let culprit = value.as_object().and_then(|fields| {
+        fields.iter().filter(|(key, _)| key.as_str() != "dataset_url").find_map(|(key, v)| {
+            let alone = serde_json::json!({ "dataset_url": "x", key.as_str(): v });
+            serde_json::from_value::<ReaderOptions>(alone)
+                .err()
+                .map(|e| format!("invalid reader option {key} = {v}: {e}"))
+        })
+    });
+    Error::value(culprit.unwrap_or_else(|| format!("invalid reader options JSON: {error}")))
 }

@@ -2,6 +2,8 @@
 //! sharded like upstream (shard the ordered row groups, then shuffle each epoch), and the
 //! seeded shuffles (a self-contained SplitMix64).
 
+use std::collections::HashSet;
+
 use crate::error::{Error, Result};
 
 /// One row group of one file, with its row count when known.
@@ -96,6 +98,28 @@ impl Plan {
     pub fn rows_seed(&self, epoch: u64, index: u64) -> u64 {
         derive(self.seed, epoch, index.wrapping_add(1))
     }
+}
+
+/// Keeps the row groups whose piece index is in `selected`. Pieces are numbered as upstream
+/// numbers them: the row groups of every data file (`counts[file]` of them), files in plan
+/// order. An index past the last piece is a `Value` error.
+pub fn select_pieces(row_groups: Vec<RowGroup>, counts: &[usize], selected: &[u64]) -> Result<Vec<RowGroup>> {
+    let first: Vec<u64> = counts
+        .iter()
+        .scan(0u64, |next, &count| {
+            let first = *next;
+            *next += count as u64;
+            Some(first)
+        })
+        .collect();
+    let total = counts.iter().map(|&c| c as u64).sum::<u64>();
+    if let Some(bad) = selected.iter().find(|&&piece| piece >= total) {
+        return Err(Error::value(format!(
+            "row_groups: there is no row group {bad}: the dataset has {total} (numbered from 0)"
+        )));
+    }
+    let selected: HashSet<u64> = selected.iter().copied().collect();
+    Ok(row_groups.into_iter().filter(|g| selected.contains(&(first[g.file] + g.row_group as u64))).collect())
 }
 
 /// Walks epochs of a plan, `epochs` of them (`None`: forever), numbering epochs from `first`.
@@ -234,6 +258,23 @@ mod tests {
         assert_eq!(first, Plan::new(groups(20), settings()).unwrap().epoch_items(0));
         assert_ne!(first, Plan::new(groups(20), PlanSettings { seed: Some(8), ..settings() }).unwrap().epoch_items(0));
         assert_eq!(cursor.next_epoch(), 2);
+    }
+
+    #[test]
+    fn pieces_are_numbered_across_all_files() {
+        // files 0..3 with 2, 0 and 3 row groups; file 0 was pruned before selecting
+        let counts = [2, 0, 3];
+        let kept = vec![
+            RowGroup { file: 2, row_group: 0 },
+            RowGroup { file: 2, row_group: 1 },
+            RowGroup { file: 2, row_group: 2 },
+        ];
+        let chosen = select_pieces(kept.clone(), &counts, &[1, 3, 4]).unwrap();
+        assert_eq!(chosen, vec![RowGroup { file: 2, row_group: 1 }, RowGroup { file: 2, row_group: 2 }]);
+        assert!(select_pieces(kept.clone(), &counts, &[]).unwrap().is_empty());
+        let e = select_pieces(kept, &counts, &[5]).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Value);
+        assert!(e.message().contains("no row group 5"), "{}", e.message());
     }
 
     #[test]

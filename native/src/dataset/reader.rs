@@ -9,12 +9,13 @@ use std::sync::{Arc, OnceLock};
 use arrow::record_batch::RecordBatch;
 
 use super::damage::Skips;
-use super::discovery::{self, DataFile, Dataset, SchemaSource};
+use super::discovery::{DataFile, Dataset, SchemaSource};
 use super::item::ReadSpec;
 use super::options::ReaderOptions;
 use super::pipeline::{Job, Pipeline};
-use super::plan::{Plan, PlanSettings, RowGroup};
+use super::plan::{select_pieces, Plan, PlanSettings, RowGroup};
 use super::values::{Cell, Value};
+use super::view;
 use crate::error::{Error, Result};
 use crate::schema::{FieldDType, Unischema};
 
@@ -23,6 +24,7 @@ pub struct Reader {
     /// Leaked instead of dropped in a process forked after reading started.
     pipeline: ManuallyDrop<Pipeline>,
     view: Unischema,
+    batch_schema: Unischema,
     dataset: Arc<Dataset>,
     plan: Arc<Plan>,
     rows: OnceLock<u64>,
@@ -35,39 +37,43 @@ pub struct Reader {
 impl Reader {
     /// Opens the dataset and plans the read; decoding starts with the first `next()`.
     pub fn open(options: &ReaderOptions) -> Result<Reader> {
-        let dataset =
-            discovery::open_shared(&options.dataset_url.list(), &options.storage_options(), options.cache()?.as_ref())?;
+        let dataset = Arc::new(Dataset::open_cached(
+            &options.dataset_url.list(),
+            &options.storage_options(),
+            options.cache()?.as_ref(),
+        )?);
         let schema = &dataset.schema;
-        let output: Vec<usize> = match &options.schema_fields {
-            None => (0..schema.fields().len()).collect(),
-            Some(patterns) => {
-                let matched = schema.match_fields(patterns)?;
-                if matched.is_empty() {
-                    return Err(Error::value(format!(
-                        "schema_fields {patterns:?} match no field of schema {} (fields: {})",
-                        schema.name(),
-                        schema.fields().iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
-                    )));
-                }
-                matched.iter().map(|f| index_of(schema, &f.name)).collect::<Result<_>>()?
-            }
-        };
+        let (view, mut output) = view::select(schema, &options.schema_field_names, options.schema_fields.as_deref())?;
         if let Some(p) = &options.predicate {
             p.check()?;
         }
+        let native_fields: BTreeSet<String> = options.predicate.as_ref().map(|p| p.fields()).unwrap_or_default();
+        let caller_fields = options.predicate_fields.as_deref().unwrap_or_default();
+        check_predicate_fields(schema, native_fields.iter().chain(caller_fields))?;
         if let Some(ngram) = &options.ngram {
             let index = index_of(schema, &ngram.timestamp_field).map_err(|e| e.context("ngram"))?;
             ngram.check_field(&schema.fields()[index], output.contains(&index))?;
         }
-        let mut read_fields: BTreeSet<String> = options.predicate.as_ref().map(|p| p.fields()).unwrap_or_default();
+        // The caller's predicate fields travel in the batches, after the view's, in schema order.
+        let mut carried: Vec<usize> = caller_fields
+            .iter()
+            .filter_map(|name| view::position(schema, name))
+            .filter(|i| !output.contains(i))
+            .collect();
+        carried.sort_unstable();
+        carried.dedup();
+        output.extend(carried);
+        let mut read_fields = native_fields;
         read_fields.extend(options.filters.as_ref().map(|f| f.columns()).unwrap_or_default());
         let mut extra = Vec::new();
         for name in &read_fields {
-            let index = index_of(schema, name).map_err(|e| e.context("predicate/filters"))?;
+            let index = index_of(schema, name).map_err(|e| e.context("filters"))?;
             if !output.contains(&index) {
                 extra.push(index);
             }
         }
+        let batch_fields = output.iter().map(|&i| schema.fields()[i].clone()).collect();
+        let batch_schema = Unischema::new(view.name(), batch_fields)?;
 
         let skips = Arc::new(Skips::new(options.skip_unreadable_row_groups));
         skips.missing(&dataset.missing)?;
@@ -82,6 +88,9 @@ impl Reader {
         for &file in &kept {
             row_groups.extend((0..dataset.row_group_count(file)?).map(|row_group| RowGroup { file, row_group }));
         }
+        if let Some(selected) = &options.row_groups {
+            row_groups = select_pieces(row_groups, &dataset.row_group_counts()?, selected)?;
+        }
         let settings = PlanSettings {
             shard: options.cur_shard.zip(options.shard_count),
             shard_seed: options.shard_seed,
@@ -93,8 +102,6 @@ impl Reader {
         let plan = Arc::new(Plan::new(row_groups, settings)?);
         log_opened(options, &dataset, kept.len(), &plan);
 
-        let view_fields = output.iter().map(|&i| schema.fields()[i].clone()).collect();
-        let view = Unischema::new(schema.name(), view_fields)?;
         let spec = ReadSpec {
             dataset: Arc::clone(&dataset),
             output,
@@ -109,10 +116,11 @@ impl Reader {
             skips: Arc::clone(&skips),
         };
         let job: Job = Arc::new(move |item, seed, stop| spec.read(item, seed, stop));
-        let pipeline = Pipeline::new(Arc::clone(&plan), job, options.workers_count, options.results_queue_size);
+        let pipeline = Pipeline::new(Arc::clone(&plan), job, options.workers(), options.results_queue_size);
         Ok(Reader {
             pipeline: ManuallyDrop::new(pipeline),
             view,
+            batch_schema,
             dataset,
             plan,
             rows: OnceLock::new(),
@@ -122,9 +130,14 @@ impl Reader {
         })
     }
 
-    /// The schema of the fields read (schema view, schema order).
+    /// The schema view: the fields the reader returns (see [`view::select`]).
     pub fn schema(&self) -> &Unischema {
         &self.view
+    }
+
+    /// The columns of each batch: the view's fields, then the `predicate_fields` it lacks.
+    pub fn batch_schema(&self) -> &Unischema {
+        &self.batch_schema
     }
 
     /// The next batch in plan order; `None` at the end (or after `stop()`).
@@ -262,12 +275,13 @@ fn log_opened(options: &ReaderOptions, dataset: &Dataset, kept_files: usize, pla
         source
     );
     log::debug!(
-        "reader options: schema_fields {:?}, batch_mode {}, workers_count {}, results_queue_size {}, \
+        "reader options: schema_fields {:?} {:?}, batch_mode {}, workers {}, results_queue_size {}, \
          shuffle_row_groups {}, shuffle_rows {}, seed {:?}, num_epochs {:?}, shard {:?} of {:?}, \
          shuffle_row_drop_partitions {}, predicate {}, filters {}",
+        options.schema_field_names,
         options.schema_fields,
         options.batch_mode,
-        options.workers_count,
+        options.workers(),
         options.results_queue_size,
         options.shuffle_row_groups,
         options.shuffle_rows,
@@ -279,6 +293,20 @@ fn log_opened(options: &ReaderOptions, dataset: &Dataset, kept_files: usize, pla
         if options.predicate.is_some() { "set" } else { "none" },
         if options.filters.is_some() { "set" } else { "none" },
     );
+}
+
+/// Upstream's error for predicate fields the schema lacks.
+fn check_predicate_fields<'a>(schema: &Unischema, names: impl Iterator<Item = &'a String>) -> Result<()> {
+    let unknown: BTreeSet<&str> =
+        names.map(String::as_str).filter(|name| view::position(schema, name).is_none()).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::value(format!(
+        "At least some column names requested by the predicate ({}) are not valid schema names: ({})",
+        unknown.into_iter().collect::<Vec<_>>().join(", "),
+        view::field_names(schema)
+    )))
 }
 
 fn index_of(schema: &Unischema, name: &str) -> Result<usize> {

@@ -30,6 +30,30 @@ pub fn write_common_metadata(root: &Location, schema: &Unischema) -> Result<usiz
     Ok(files.len())
 }
 
+/// Sets `key` to `value` in `<root>/_common_metadata`, keeping its schema and every other key
+/// (Unischema, row groups per file), and replaces the file atomically. A dataset without one
+/// starts from `_metadata`, else from its first data file's footer, as upstream does. A stale
+/// Hadoop checksum (`._common_metadata.crc`) is removed.
+pub fn set_common_metadata_value(root: &Location, key: &str, value: &[u8]) -> Result<()> {
+    let base = match storage::read_optional(&root.child(COMMON_METADATA))? {
+        Some(bytes) => bytes,
+        None => match storage::read_optional(&root.child("_metadata"))? {
+            Some(bytes) => bytes,
+            None => {
+                let files = data_file_sizes(root)?;
+                let (rel, size) =
+                    files.first().ok_or_else(|| Error::no_data(format!("no Parquet files found at {}", root.url)))?;
+                storage::block_on(footer(root, rel, *size))?
+            }
+        },
+    };
+    let bytes = metadata::with_key_value(&base, key, value)
+        .map_err(|e| e.context(format_args!("dataset '{}': setting '{key}'", root.url)))?;
+    storage::write_atomically(&root.child(COMMON_METADATA), bytes)?;
+    storage::delete_recursive(&root.child("._common_metadata.crc"))?;
+    Ok(())
+}
+
 /// The footer (last `footer length + 8` bytes) of the Parquet file at `file`.
 pub fn file_footer(file: &Location) -> Result<Vec<u8>> {
     let size = storage::block_on(file.store.head(&file.path))

@@ -124,6 +124,26 @@ pub fn storage_data_files(url: &str, options: Option<&str>) -> Result<String> {
     Ok(serde_json::to_string(&files).expect("pairs serialize"))
 }
 
+/// The data files of the dataset at `url` with their row-group counts, in piece order (the
+/// numbering of row-group indexes and of the reader's `row_groups`): JSON `[[rel, count], ...]`.
+pub fn dataset_pieces(url: &str, options: Option<&str>) -> Result<String> {
+    let dataset = discovery::Dataset::open(&[url.to_string()], &storage_options(options)?)?;
+    let counts = dataset.row_group_counts()?;
+    let pieces: Vec<(&str, usize)> = dataset.files.iter().map(|f| f.rel.as_str()).zip(counts).collect();
+    Ok(serde_json::to_string(&pieces).expect("pairs serialize"))
+}
+
+/// Sets `key` to `value` in the `_common_metadata` of the dataset at `url` (atomically).
+pub fn dataset_set_metadata(url: &str, options: Option<&str>, key: &str, value: &[u8]) -> Result<()> {
+    let root = storage::open(url, &storage_options(options)?)?;
+    crate::dataset::summary::set_common_metadata_value(&root, key, value)
+}
+
+/// The value of `key` in the key/value metadata of a whole Parquet file (`None`: no such key).
+pub fn metadata_value(file_bytes: &[u8], key: &str) -> Result<Option<Vec<u8>>> {
+    Ok(metadata::key_value_metadata(file_bytes)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v))
+}
+
 /// The Unischema JSON inferred from an exported Arrow schema plus Hive partition keys (a JSON list).
 pub fn unischema_from_arrow(schema: &arrow::ffi::FFI_ArrowSchema, partition_keys_json: &str) -> Result<String> {
     let keys: Vec<String> = parse_json(partition_keys_json, "partition keys")?;

@@ -1,6 +1,6 @@
 //! `Unischema` and its fields: validation, the JSON form, Spark schema, field matching.
 
-use regex::Regex;
+use fancy_regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::{FieldDType, SparkType};
@@ -248,6 +248,8 @@ impl Unischema {
                     .map_err(|e| Error::value(format!("invalid field regex '{}': {e}", p.as_ref())))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(self.fields.iter().filter(|f| regexes.iter().any(|r| r.is_match(&f.name))).collect())
+        // fancy_regex: Python `re` syntax such as look-arounds works as it does upstream; a match that
+        // exceeds the backtracking limit counts as no match.
+        Ok(self.fields.iter().filter(|f| regexes.iter().any(|r| r.is_match(&f.name).unwrap_or(false))).collect())
     }
 }

@@ -82,3 +82,28 @@ pub unsafe extern "C" fn pst_schema_from_metadata(
         write_bytes(out, out_len, schema.to_json())
     })
 }
+
+/// The value of `key` in the key/value metadata of a whole Parquet file (`_common_metadata`);
+/// `*out_found` is 0 (and nothing is written to `out`) when the file has no such key.
+///
+/// # Safety
+/// `file_bytes` holds `len` readable bytes; `key` is a NUL-terminated string; the
+/// out-pointers are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_metadata_value(
+    file_bytes: *const u8,
+    len: usize,
+    key: *const c_char,
+    out_found: *mut i32,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    status(|| {
+        let value = api::metadata_value(slice_arg(file_bytes, len, "file_bytes")?, str_arg(key, "key")?)?;
+        *out_arg(out_found, "out_found")? = i32::from(value.is_some());
+        match value {
+            Some(bytes) => write_bytes(out, out_len, bytes),
+            None => Ok(()),
+        }
+    })
+}

@@ -35,13 +35,23 @@ pub unsafe extern "C" fn pst_reader_open(options_json: *const c_char, out_reader
     })
 }
 
-/// The Unischema JSON of the fields the reader returns.
+/// The Unischema JSON of the schema view: the fields the reader returns.
 ///
 /// # Safety
 /// `reader` is a live handle; `out`/`out_len` are valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn pst_reader_schema(reader: *const c_void, out: *mut *mut u8, out_len: *mut usize) -> i32 {
     status(|| write_bytes(out, out_len, reader_arg(reader)?.schema().to_json()))
+}
+
+/// The Unischema JSON of the columns of each batch: the view's fields, then the
+/// `predicate_fields` the view lacks.
+///
+/// # Safety
+/// `reader` is a live handle; `out`/`out_len` are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_reader_batch_schema(reader: *const c_void, out: *mut *mut u8, out_len: *mut usize) -> i32 {
+    status(|| write_bytes(out, out_len, reader_arg(reader)?.batch_schema().to_json()))
 }
 
 /// JSON facts about one epoch of the plan (`row_groups`, `items`, `files`, `rows`, ...).
@@ -129,5 +139,25 @@ pub unsafe extern "C" fn pst_dataset_schema(
         let url = str_arg(url, "url")?;
         let options = api::storage_options(opt_str_arg(storage_options_json, "storage_options_json")?)?;
         write_bytes(out, out_len, dataset_schema(url, &options)?.to_json())
+    })
+}
+
+/// The data files of the dataset at `url` with their row-group counts, in the order the reader
+/// numbers row groups (`row_groups` option, row-group indexes): JSON `[["rel/path", n], ...]`.
+///
+/// # Safety
+/// `url` is a NUL-terminated string, `storage_options_json` NULL or one; `out`/`out_len` are
+/// valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_dataset_pieces(
+    url: *const c_char,
+    storage_options_json: *const c_char,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    status(|| {
+        let pieces =
+            api::dataset_pieces(str_arg(url, "url")?, opt_str_arg(storage_options_json, "storage_options_json")?)?;
+        write_bytes(out, out_len, pieces)
     })
 }

@@ -273,3 +273,27 @@ pub unsafe extern "C" fn pst_dataset_write_metadata(
         Ok(())
     })
 }
+
+/// Sets `key` to the `value_len` bytes at `value` in the `_common_metadata` of the dataset at
+/// `url`, keeping its schema and other keys; the file is replaced atomically.
+///
+/// # Safety
+/// `url` and `key` are NUL-terminated strings, `options_json` NULL or one; `value` holds
+/// `value_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pst_dataset_set_metadata(
+    url: *const c_char,
+    options_json: *const c_char,
+    key: *const c_char,
+    value: *const u8,
+    value_len: usize,
+) -> i32 {
+    status(|| {
+        api::dataset_set_metadata(
+            str_arg(url, "url")?,
+            opt_str_arg(options_json, "options_json")?,
+            str_arg(key, "key")?,
+            slice_arg(value, value_len, "value")?,
+        )
+    })
+}

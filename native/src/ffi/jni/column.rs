@@ -7,19 +7,10 @@ use jni::sys::{jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
 use super::writer::writer_arg;
-use super::{call, call_string, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
-use crate::error::{Error, Result};
+use super::{bytes_arg, bytes_range_arg, call, call_string, decode_with, jni_error, schema_arg, shape_arg, string_arg};
+use crate::error::Result;
 use crate::ffi::api;
 use crate::schema::column::{self, ImageStruct};
-
-/// `data[offset..offset + length]`, or a `Value` error when that is not inside `data`.
-fn byte_range(data: &[u8], offset: jint, length: jint) -> Result<&[u8]> {
-    usize::try_from(offset)
-        .ok()
-        .zip(usize::try_from(length).ok())
-        .and_then(|(o, n)| data.get(o..o.checked_add(n)?))
-        .ok_or_else(|| Error::value(format!("bytes {offset}+{length} are outside an array of {}", data.len())))
-}
 
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
@@ -42,13 +33,11 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_encodeValues<'l>(
         };
         let (dtype, shape) = (dtype.as_deref(), shape_arg(env, &shape)?);
         let index = api::field_index(field_index.into())?;
-        let cell = with_bytes_arg(env, &data, "data", |data| {
-            let data = byte_range(data, offset, length)?;
-            match writer {
-                0 => column::encode_values(schema_arg(schema)?, index, dtype, shape.as_deref(), data).map(Some),
-                w => writer_arg(w)?.with(|w| w.put_values(index, dtype, shape.as_deref(), data)).map(|()| None),
-            }
-        })?;
+        let data = bytes_range_arg(env, &data, "data", offset, length)?;
+        let cell = match writer {
+            0 => Some(column::encode_values(schema_arg(schema)?, index, dtype, shape.as_deref(), &data)?),
+            w => writer_arg(w)?.with(|w| w.put_values(index, dtype, shape.as_deref(), &data)).map(|()| None)?,
+        };
         cell_or_null(env, cell)
     })
     .into_raw()
@@ -71,13 +60,14 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_encodeImageStruct<'l>(
     call(&mut env, |env| {
         let index = api::field_index(field_index.into())?;
         let (h, w, c, m) = (height.into(), width.into(), n_channels.into(), mode.into());
-        let cell = with_bytes_arg(env, &data, "data", |data| match writer {
-            0 => column::encode_image_struct(schema_arg(schema)?, index, h, w, c, m, data).map(Some),
+        let data = bytes_arg(env, &data, "data")?;
+        let cell = match writer {
+            0 => Some(column::encode_image_struct(schema_arg(schema)?, index, h, w, c, m, &data)?),
             handle => {
-                let image = ImageStruct { height: h, width: w, channels: c, mode: m, data };
-                writer_arg(handle)?.with(|wr| wr.put_image_struct(index, image)).map(|()| None)
+                let image = ImageStruct { height: h, width: w, channels: c, mode: m, data: &data };
+                writer_arg(handle)?.with(|wr| wr.put_image_struct(index, image)).map(|()| None)?
             }
-        })?;
+        };
         cell_or_null(env, cell)
     })
     .into_raw()

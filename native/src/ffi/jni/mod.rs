@@ -10,7 +10,7 @@ mod schema;
 mod storage;
 mod writer;
 
-use jni::objects::{JByteArray, JLongArray, JObject, JString, JValue, ReleaseMode};
+use jni::objects::{JByteArray, JLongArray, JObject, JString, JValue};
 use jni::sys::{jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
@@ -82,22 +82,25 @@ fn string_arg(env: &mut JNIEnv, s: &JString, what: &str) -> Result<String> {
     Ok(env.get_string(s).map_err(jni_error)?.into())
 }
 
-/// A Java `byte[]` argument.
+/// A Java `byte[]` argument, copied out (`GetByteArrayRegion`).
 fn bytes_arg(env: &mut JNIEnv, a: &JByteArray, what: &str) -> Result<Vec<u8>> {
     non_null(a, what)?;
     env.convert_byte_array(a).map_err(jni_error)
 }
 
-/// Runs `f` on a Java `byte[]` argument in place, without copying it. The elements are held
-/// in a JNI critical section, so `f` gets no `JNIEnv`: it does pure-Rust work only.
-fn with_bytes_arg<T>(env: &mut JNIEnv, a: &JByteArray, what: &str, f: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
+/// `length` bytes of a Java `byte[]` argument from `offset`, copied out with
+/// `GetByteArrayRegion` (like [`bytes_arg`]). Arguments are never pinned in a critical section:
+/// the encoders and the writer's lock that run on them can take seconds, and a pinned array
+/// stalls the JVM's garbage collector all that time.
+fn bytes_range_arg(env: &mut JNIEnv, a: &JByteArray, what: &str, offset: jint, length: jint) -> Result<Vec<u8>> {
     non_null(a, what)?;
-    // SAFETY: no JNI call is made while the elements are held (the borrow of `env` forbids it);
-    // they are read only and released when `elements` drops, also on unwinding.
-    let elements = unsafe { env.get_array_elements_critical(a, ReleaseMode::NoCopyBack) }.map_err(jni_error)?;
-    // SAFETY: `jbyte` is `i8`, of `u8`'s size and alignment; the slice lives as long as `elements`.
-    let bytes = unsafe { std::slice::from_raw_parts(elements.as_ptr() as *const u8, elements.len()) };
-    f(bytes)
+    let len = env.get_array_length(a).map_err(jni_error)?;
+    if offset < 0 || length < 0 || offset.checked_add(length).is_none_or(|end| end > len) {
+        return Err(Error::value(format!("{what}: bytes {offset}+{length} are outside an array of {len}")));
+    }
+    let mut out = vec![0i8; length as usize];
+    env.get_byte_array_region(a, offset, &mut out).map_err(jni_error)?;
+    Ok(out.into_iter().map(|b| b as u8).collect()) // same layout: collected in place
 }
 
 /// An optional `long[]` shape (`null`: none).

@@ -4,7 +4,7 @@ use jni::objects::{JByteArray, JClass, JLongArray, JString};
 use jni::sys::{jboolean, jbyteArray, jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 
-use super::{call, call_string, decode_with, jni_error, schema_arg, shape_arg, string_arg, with_bytes_arg};
+use super::{bytes_arg, call, call_string, decode_with, jni_error, schema_arg, shape_arg, string_arg};
 use crate::error::{Error, Result};
 use crate::ffi::api;
 use crate::schema::{decode_cell, encode_cell, pickle, Unischema};
@@ -99,9 +99,8 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_encodeCell<'l>(
         let dtype = string_arg(env, &dtype, "dtype")?;
         let shape = shape_arg(env, &shape)?.ok_or_else(|| Error::value("shape is null"))?;
         let index = api::field_index(field_index.into())?;
-        let cell = with_bytes_arg(env, &data, "data", |data| {
-            encode_cell(schema_arg(schema)?, index, &dtype, &shape, fortran_order != 0, data)
-        })?;
+        let data = bytes_arg(env, &data, "data")?;
+        let cell = encode_cell(schema_arg(schema)?, index, &dtype, &shape, fortran_order != 0, &data)?;
         env.byte_array_from_slice(&cell).map_err(jni_error)
     })
     .into_raw()

@@ -6,7 +6,7 @@ use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jboolean, jbyteArray, jdouble, jint, jlong, jlongArray, jstring};
 use jni::JNIEnv;
 
-use super::{call, call_string, jni_error, schema_arg, string_arg, with_bytes_arg};
+use super::{bytes_arg, call, call_string, jni_error, schema_arg, string_arg};
 use crate::dataset::writer::{unsupported_field, PartWriter, SharedPartWriter};
 use crate::error::{Error, Result};
 use crate::ffi::api;
@@ -127,7 +127,8 @@ pub extern "system" fn Java_petastorm_jni_NativeLib_writerPutBytes<'l>(
 ) {
     call(&mut env, |env| {
         let index = api::field_index(field_index.into())?;
-        with_bytes_arg(env, &value, "value", |value| writer_arg(writer)?.with(|w| w.put_bytes(index, value)))
+        let value = bytes_arg(env, &value, "value")?;
+        writer_arg(writer)?.with(|w| w.put_bytes(index, &value))
     })
 }
 

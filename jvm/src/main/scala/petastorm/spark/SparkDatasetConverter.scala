@@ -199,7 +199,7 @@ object SparkDatasetConverter {
           log.info(s"Reusing the persistent converter cache $url.")
           newConverter(url, files, rows, parent, persistent = true)
         }
-      }.nextOption()
+      }.take(1).toList.headOption
 
   // --- in-JVM cache, deletion ---
 

@@ -124,7 +124,7 @@ class UnischemaTest {
   @Test def javaFactories(): Unit = {
     val f = UnischemaField.of("other_data", "uint8", Array[Integer](null, 128, 30, null), NdarrayCodec(), false)
     assertEquals(HelloWorldData.schema.field("other_data"), f)
-    assertEquals(Unischema("S", Seq(f)), Unischema.of("S", java.util.List.of(f)))
+    assertEquals(Unischema("S", Seq(f)), Unischema.of("S", java.util.Collections.singletonList(f)))
   }
 
   @Test def ndArrayHelpers(): Unit = {
