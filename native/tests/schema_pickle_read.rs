@@ -79,12 +79,13 @@ fn numpy_str(dtype: FieldDType) -> &'static str {
         Str => "<U",
         Bytes => "|S",
         Decimal => "<class 'decimal.Decimal'>",
+        Datetime64 => "<M8",
     }
 }
 
 /// Upstream's `repr(codec)` (the fixtures' pyspark printed `DecimalType()` for decimals).
-fn codec_repr(codec: Option<Codec>) -> String {
-    match codec {
+fn codec_repr(codec: &Option<Codec>) -> String {
+    match *codec {
         None => "None".into(),
         Some(Codec::Scalar { spark_type }) => format!("ScalarCodec({}())", spark_type.pyspark_class()),
         Some(Codec::Ndarray) => "NdarrayCodec()".into(),
@@ -96,11 +97,12 @@ fn codec_repr(codec: Option<Codec>) -> String {
             };
             format!("CompressedImageCodec('{format}', {quality})")
         }
+        Some(Codec::Custom { ref module, ref class, .. }) => format!("{module}.{class}"),
     }
 }
 
 fn describe(f: &Field) -> serde_json::Value {
-    serde_json::json!([f.name, numpy_str(f.dtype), f.shape, codec_repr(f.codec), f.nullable])
+    serde_json::json!([f.name, numpy_str(f.dtype), f.shape, codec_repr(&f.codec), f.nullable])
 }
 
 fn normalize(mut expected: serde_json::Value) -> serde_json::Value {
@@ -236,6 +238,11 @@ fn writer_pickles_round_trip() {
     fields.push(decimal("decimal", 10, 9));
     fields.push(decimal("decimal_38", 38, 0));
     fields.push(Field { name: "decimal_plain".into(), dtype: Decimal, shape: vec![], nullable: false, codec: None });
+    for spark_type in [SparkType::Date, SparkType::Timestamp] {
+        let codec = Some(Codec::Scalar { spark_type });
+        let name = format!("datetime64_{spark_type}");
+        fields.push(Field { name, dtype: Datetime64, shape: vec![], nullable: true, codec });
+    }
     for spark_type in [SparkType::Date, SparkType::Timestamp, SparkType::Binary] {
         let name = format!("spark_{spark_type}");
         fields.push(Field {
@@ -324,7 +331,30 @@ fn disallowed_globals_are_rejected() {
     let mut evil = p[..at].to_vec();
     evil.extend(b"\x02os\x8c\x06system");
     evil.extend(&p[at + 1 + 5 + 2 + 5..]);
-    assert_eq!(metadata_error(&evil), "pickle references os.system, which is not allowed");
+    assert_eq!(
+        metadata_error(&evil),
+        "pickled Unischema HelloWorldSchema, field 'id': unsupported numpy_dtype os.system"
+    );
+    // Other names are a user's codec class at most: never called with arguments.
+    assert_eq!(
+        metadata_error(b"\x80\x04\x8c\x02my\x8c\x05Codec\x93K\x01\x85\x81."),
+        "pickle references my.Codec, which is not allowed"
+    );
+}
+
+#[test]
+fn custom_codecs_round_trip_with_their_state() {
+    let state = serde_json::json!({"scale": 2, "big": -5_000_000_000i64, "ratio": 0.5, "name": "x", "tags": ["a", null, true],
+                                   "nested": {"k": [1, 2]}});
+    let codec = Codec::Custom {
+        module: "my_pkg.codecs".into(),
+        class: "ScaledCodec".into(),
+        state: state.as_object().unwrap().clone(),
+        spark_type: SparkType::Binary,
+    };
+    let field =
+        Field { name: "v".into(), dtype: FieldDType::Float32, shape: vec![None], nullable: true, codec: Some(codec) };
+    round_trip(&Unischema::new("S", vec![field]).unwrap());
 }
 
 #[test]

@@ -256,6 +256,8 @@ def _scalar_rows(arr, field_dtype):
     values = to_numpy(arr)
     if field_dtype is decimal.Decimal and _any(_STRING_TYPES, arrow_type):
         values = np.array([None if v is None else decimal.Decimal(v) for v in values], dtype=object)
+    if values.dtype.kind == 'M' and pa.types.is_timestamp(arrow_type):
+        values = values.astype('datetime64[us]')  # upstream's rows: np.datetime64(pandas Timestamp)
     if values.dtype.kind in 'mM':
         return _with_nones(values, valid)
     return values

@@ -9,13 +9,14 @@ the row and the fields it was given.
 import numpy as np
 
 from petastorm import _arrow
+from petastorm.codecs import is_custom
 
 
 class BatchConverter(object):
     """``converter(batch, index, offset) -> (rows, [column per output field], rows filtered out)`` of the
     rows of decoded batch ``index`` starting at row ``offset`` (``batch`` may be a slice of it).
 
-    :param read_fields: ``{name: numpy dtype}`` of the columns read (view + predicate-only fields)
+    :param read_fields: ``{name: UnischemaField}`` of the columns read (view + predicate-only fields)
     :param view_names: the fields a ``TransformSpec.func`` gets
     :param out_names: the fields yielded (after the transform)
     :param batched: ``make_batch_reader`` (whole columns, DataFrames) rather than ``make_reader`` (rows)
@@ -40,8 +41,7 @@ class BatchConverter(object):
 
     def __call__(self, batch, index, offset=0):
         n = batch.num_rows
-        convert = _arrow.batch_column if self.batched else _arrow.rows_column
-        cols = {name: convert(_column(batch, name), dtype) for name, dtype in self.read_fields.items()}
+        cols = {name: self._convert(_column(batch, name), field) for name, field in self.read_fields.items()}
         filtered, kept = 0, None
         if self.predicate is not None and n:
             mask = self._predicate_mask(cols, n, (index, offset, None))
@@ -57,6 +57,13 @@ class BatchConverter(object):
         if self.batched:
             return self._transform_batch(cols, (index, offset, kept)) + (filtered,)
         return n, self._transform_rows(cols, (index, offset, kept)), filtered
+
+    def _convert(self, arr, field):
+        if is_custom(field.codec):  # a user's codec: its decode, cell by cell (the slow path)
+            values = [None if cell is None else field.codec.decode(field, cell) for cell in arr.to_pylist()]
+            return _arrow.stack_rows(values) if self.batched else values
+        convert = _arrow.batch_column if self.batched else _arrow.rows_column
+        return convert(arr, field.numpy_dtype)
 
     def _predicate_mask(self, cols, n, where):
         predicate, names = self.predicate, self.predicate_fields

@@ -6,7 +6,7 @@ knows codecs only by their ``_codec_json()`` method; parsing JSON back into fiel
 ``unischema``'s (``Unischema.from_json``).
 
 NumPy types map to dtype names (``np.int32`` -> ``'int32'``, ``np.str_`` -> ``'str'``,
-``decimal.Decimal`` -> ``'decimal'``); Python ``str``/``bytes``/``bool``/``int``/``float``
+``decimal.Decimal`` -> ``'decimal'``, ``np.datetime64`` -> ``'datetime64'``); Python ``str``/``bytes``/``bool``/``int``/``float``
 are accepted as NumPy would read them (``np.dtype(str).type is np.str_``).
 """
 import decimal
@@ -22,7 +22,7 @@ _DTYPE_NAMES = {
     np.int8: 'int8', np.int16: 'int16', np.int32: 'int32', np.int64: 'int64',
     np.uint8: 'uint8', np.uint16: 'uint16', np.uint32: 'uint32', np.uint64: 'uint64',
     np.float16: 'float16', np.float32: 'float32', np.float64: 'float64',
-    np.str_: 'str', np.bytes_: 'bytes',
+    np.str_: 'str', np.bytes_: 'bytes', np.datetime64: 'datetime64',
 }
 _DTYPE_TYPES = dict({name: t for t, name in _DTYPE_NAMES.items()}, decimal=decimal.Decimal)
 
@@ -53,15 +53,19 @@ def field_to_json(field):
     """A ``UnischemaField`` as a JSON-ready dict."""
     codec = field.codec
     if codec is not None and not hasattr(codec, '_codec_json'):
-        raise ValueError("field '{}': codec {!r} has no native form; use one of petastorm.codecs".format(
+        raise ValueError("field '{}': codec {!r} is not a petastorm.codecs.DataframeColumnCodec".format(
             field.name, codec))
+    try:
+        codec_json = None if codec is None else codec._codec_json()
+    except ValueError as e:
+        raise ValueError("field '{}': {}".format(field.name, e)) from None
     shape = field.shape if field.shape is not None else ()
     return {
         'name': field.name,
         'dtype': dtype_name(field.numpy_dtype, field.name),
         'shape': [None if d is None else int(d) for d in shape],
         'nullable': bool(field.nullable),
-        'codec': None if codec is None else codec._codec_json(),
+        'codec': codec_json,
     }
 
 

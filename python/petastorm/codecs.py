@@ -39,6 +39,10 @@ class DataframeColumnCodec(object):
         """Spark datatype of the underlying storage column."""
         raise RuntimeError('Abstract method was called')
 
+    def _codec_json(self):
+        """A user's codec: its class and plain-data state (see :func:`_custom_codec_json`)."""
+        return _custom_codec_json(self)
+
     def __str__(self):
         return self.__repr__()
 
@@ -184,11 +188,65 @@ def _image_format(name):
     return fmt
 
 
+def is_custom(codec):
+    """True for a user's ``DataframeColumnCodec`` subclass (encoded and decoded in Python)."""
+    return codec is not None and not isinstance(codec, _NativeCodec)
+
+
+def _custom_codec_json(codec):
+    """The Unischema JSON form of a user's codec: its class, its ``__dict__`` (plain data only) and
+    the Spark type of its column (``ValueError`` otherwise)."""
+    cls = type(codec)
+    if '<locals>' in cls.__qualname__:
+        raise ValueError("codec class {}.{} is local to a function: define it at module level so that "
+                         "readers can name it".format(cls.__module__, cls.__qualname__))
+    state = dict(getattr(codec, '__dict__', {}))
+    try:
+        state = json.loads(json.dumps(state, allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise ValueError("the attributes of codec {}.{} must be plain data (None, bool, int, float, str, list, "
+                         "dict) to be stored in the dataset's schema: {}".format(cls.__module__, cls.__qualname__,
+                                                                                 e)) from None
+    try:
+        spark_type = codec.spark_dtype().jsonValue()
+    except ImportError:  # no pyspark: the column is binary, as most custom codecs store
+        spark_type = 'binary'
+    return {'type': 'custom', 'module': cls.__module__, 'class': cls.__qualname__, 'state': state,
+            'spark_type': spark_type}
+
+
+def _custom_codec(obj):
+    """A user's codec named by a dataset: its class only when its module is already imported and it
+    is a ``DataframeColumnCodec`` subclass (a dataset never makes this package import anything)."""
+    import sys
+    name = '{}.{}'.format(obj['module'], obj['class'])
+    module = sys.modules.get(obj['module'])
+    if module is None:
+        raise ImportError('the dataset stores values with the custom codec {}, whose module is not imported: '
+                          'import {} before opening the dataset (petastorm never imports a module a dataset '
+                          'names)'.format(name, obj['module']))
+    cls = module
+    for part in obj['class'].split('.'):
+        cls = getattr(cls, part, None)
+    if not (isinstance(cls, type) and issubclass(cls, DataframeColumnCodec)):
+        raise TypeError('the dataset names the codec {}, which is not a petastorm.codecs.DataframeColumnCodec '
+                        'subclass in the imported module {}'.format(name, obj['module']))
+    codec = cls.__new__(cls)
+    state = obj.get('state') or {}
+    if hasattr(codec, '__setstate__'):
+        codec.__setstate__(state)
+    else:
+        codec.__dict__.update(state)
+    return codec
+
+
 def codec_from_json(obj):
     """A codec from its Unischema JSON form (``None`` for a codec-less field)."""
     if obj is None:
         return None
     kind = obj.get('type')
+    if kind == 'custom':
+        return _custom_codec(obj)
     if kind == 'scalar':
         return ScalarCodec(obj['spark_type'])
     if kind == 'ndarray':
@@ -227,6 +285,9 @@ def encode_scalar(handle, index, field, value, spark_name):
     if spark_name in _UNCHECKED:
         if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
             raise TypeError("field '{}': expected a scalar, got {}".format(field.name, type(value).__name__))
+        if isinstance(value, (np.datetime64, np.ndarray)) and np.asarray(value).dtype.kind == 'M':
+            # Spark takes datetime.date/datetime.datetime (NumPy's .item() of ns values is an int)
+            value = np.asarray(value).astype('datetime64[D]' if spark_name == 'date' else 'datetime64[us]')
     else:
         call_with_array(functools.partial(handle.encode_cell, index), value, ndarray_only=False)
     if isinstance(value, (np.ndarray, np.generic)):
@@ -248,4 +309,6 @@ def encode_field(handle, index, field, value):
     """Encodes one non-None value of ``field`` (at ``index`` of the schema ``handle``)."""
     if field.codec is None:
         return encode_scalar(handle, index, field, value, None)
+    if is_custom(field.codec):
+        return field.codec.encode(field, value)
     return field.codec._encode_native(handle, index, field, value)

@@ -337,7 +337,7 @@ class Reader(object):
         self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
         self._make = self.schema._get_namedtuple()._make
         converter = _convert.BatchConverter(
-            {name: field.numpy_dtype for name, field in self._read_fields.items()}, self._view_names,
+            dict(self._read_fields), self._view_names,
             list(self.schema.fields), self.is_batched_reader, self._py_predicate, self._predicate_fields,
             transform_spec.func if transform_spec is not None else None)
         self._diagnostics = {'batches_read': 0, 'rows_read': 0, 'rows_filtered_out': 0}

@@ -17,7 +17,7 @@ from petastorm import _native, _schema_json, codecs
 
 _HANDLE_ATTR = '_pst_handle'
 # Unischema JSON dtypes without a NumPy scalar type of their own, as fields hold them.
-_LOOSE_DTYPES = {'datetime64': np.datetime64, 'date': np.datetime64, 'timestamp': np.datetime64}
+_LOOSE_DTYPES = {'date': np.datetime64, 'timestamp': np.datetime64}
 
 
 def _fields_as_tuple(field):
@@ -173,6 +173,8 @@ def _field_from_json(obj):
         numpy_dtype, codec = _schema_json.dtype_type(obj['dtype']), codecs.codec_from_json(obj.get('codec'))
     except ValueError:
         numpy_dtype, codec = _LOOSE_DTYPES.get(obj.get('dtype'), np.object_), None
+    except (ImportError, TypeError) as e:  # a user's codec class that cannot be used
+        raise type(e)("field '{}': {}".format(obj['name'], e)) from None
     return UnischemaField(obj['name'], numpy_dtype, shape, codec, nullable)
 
 

@@ -162,7 +162,9 @@ def test_image_codec_names():
         CompressedImageCodec('gif')
 
 
-def test_codecs_without_native_form_are_rejected_naming_the_field():
+def test_codecs_that_cannot_be_named_are_rejected_naming_the_field():
+    """A user's codec is stored by module and class name: a class local to a function has none
+    (pickle refuses it too), and an object that is no codec is refused (see test_custom_codec.py)."""
     from petastorm.codecs import DataframeColumnCodec
 
     class MyCodec(DataframeColumnCodec):
@@ -178,5 +180,8 @@ def test_codecs_without_native_form_are_rejected_naming_the_field():
     codec = MyCodec()
     assert codec == codec and codec != MyCodec()
     schema = Unischema('C', [UnischemaField('custom', np.uint8, (None,), codec)])
-    with pytest.raises(ValueError, match='custom'):
+    with pytest.raises(ValueError, match="field 'custom'.*MyCodec.*module level"):
+        schema.to_json()
+    schema = Unischema('C', [UnischemaField('custom', np.uint8, (None,), object())])
+    with pytest.raises(ValueError, match="field 'custom'.*not a petastorm.codecs.DataframeColumnCodec"):
         schema.to_json()

@@ -83,11 +83,13 @@ pub fn decode_column(
             log::trace!("field '{}': decoded {} cells in {} ms", field.name, raw.len(), start.elapsed().as_millis());
             Ok(column)
         }
+        // decoded by the binding with the user's codec
+        Some(Codec::Custom { .. }) => Ok(plain(Arc::clone(raw))),
         _ => scalar_column(field, raw, batch_mode).map(plain),
     }
 }
 
-/// The Arrow type of a NumPy scalar type (`None` for decimals, kept as stored).
+/// The Arrow type of a NumPy scalar type (`None` for decimals and datetimes, kept as stored).
 pub fn arrow_type(dtype: FieldDType) -> Option<DataType> {
     use FieldDType as F;
     Some(match dtype {
@@ -105,7 +107,7 @@ pub fn arrow_type(dtype: FieldDType) -> Option<DataType> {
         F::Float64 => DataType::Float64,
         F::Str => DataType::Utf8,
         F::Bytes => DataType::Binary,
-        F::Decimal => return None,
+        F::Decimal | F::Datetime64 => return None,
     })
 }
 
@@ -167,7 +169,7 @@ fn tensor_column(
             return Err(Error::decode(format!(
                 "field '{}': a {:?} codec column must be stored as binary, found {other}",
                 field.name,
-                field.codec.expect("a codec field")
+                field.codec.as_ref().expect("a codec field")
             )))
         }
     };
@@ -240,7 +242,7 @@ fn fixed_numeric(
     let size: usize = shape.iter().product();
     let cell_bytes = size.checked_mul(itemsize).ok_or_else(|| too_big(field))?;
     let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
-    let known_header = match (field.codec, field.dtype.array_kind()) {
+    let known_header = match (&field.codec, field.dtype.array_kind()) {
         (Some(Codec::Ndarray), Some((kind, Some(width)))) => {
             Some(npy::header(ArrayDType::native(kind, width), shape, false))
         }

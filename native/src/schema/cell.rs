@@ -60,6 +60,7 @@ fn encode(field: &Field, (dtype, shape, fortran, data): NumpyValue, out: &mut Ve
             Ok(())
         }
         Some(Codec::CompressedImage { format, quality }) => codec::image::encode_into(&array()?, format, quality, out),
+        Some(Codec::Custom { .. }) => Err(custom_in_python()),
     }
 }
 
@@ -160,9 +161,14 @@ pub fn decoded_len<'a>(field: &Field, mut cells: impl ExactSizeIterator<Item = O
         Some(Codec::Ndarray) => codec::npy::announced_len,
         Some(Codec::CompressedNdarray) => codec::npz::announced_len,
         Some(Codec::CompressedImage { .. }) => codec::image::announced_len,
-        None | Some(Codec::Scalar { .. }) => return 0,
+        None | Some(Codec::Scalar { .. } | Codec::Custom { .. }) => return 0,
     };
     cells.try_fold(0u64, |sum, cell| sum.checked_add(cell.and_then(announced).unwrap_or(0) as u64)).unwrap_or(u64::MAX)
+}
+
+/// Custom codecs are the user's Python code: the binding calls their `encode`/`decode`.
+fn custom_in_python() -> Error {
+    Error::value("a custom codec encodes and decodes its cells in Python (codec.encode / codec.decode)")
 }
 
 fn decode(field: &Field, cell: &[u8]) -> Result<Tensor> {
@@ -173,6 +179,7 @@ fn decode(field: &Field, cell: &[u8]) -> Result<Tensor> {
         Some(Codec::CompressedNdarray) => codec::npz::decode(cell, &expect),
         Some(Codec::CompressedImage { .. }) => codec::image::decode(cell, &expect),
         None | Some(Codec::Scalar { .. }) => return Err(not_binary()),
+        Some(Codec::Custom { .. }) => return Err(custom_in_python()),
     };
     decoded.map_err(|e| match e.kind() {
         ErrorKind::Decode | ErrorKind::Internal => e,

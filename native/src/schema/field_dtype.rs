@@ -29,6 +29,8 @@ pub enum FieldDType {
     Bytes,
     /// `decimal.Decimal`: only stored through a scalar `DecimalType` column.
     Decimal,
+    /// `numpy.datetime64`: Spark timestamps and dates (plain columns only).
+    Datetime64,
 }
 
 impl FieldDType {
@@ -51,11 +53,12 @@ impl FieldDType {
             Str => "str",
             Bytes => "bytes",
             Decimal => "decimal",
+            Datetime64 => "datetime64",
         }
     }
 
     /// The array kind and item size this type stores as (`None` size: strings of any width);
-    /// `None` for `decimal`, which has no array form.
+    /// `None` for `decimal` and `datetime64`, which have no array form here.
     pub fn array_kind(self) -> Option<(Kind, Option<usize>)> {
         use FieldDType::*;
         Some(match self {
@@ -73,7 +76,7 @@ impl FieldDType {
             Float64 => (Kind::Float, Some(8)),
             Str => (Kind::Unicode, None),
             Bytes => (Kind::Bytes, None),
-            Decimal => return None,
+            Decimal | Datetime64 => return None,
         })
     }
 
@@ -102,6 +105,7 @@ impl FieldDType {
             Str => SparkType::String,
             Bytes => SparkType::Binary,
             Decimal => SparkType::Decimal { precision: 10, scale: 0 },
+            Datetime64 => SparkType::Timestamp,
             UInt32 | UInt64 | Float16 => return None,
         })
     }

@@ -4,8 +4,8 @@
 //! Plain columns become scalar fields with a `ScalarCodec` of the matching Spark type (or no
 //! codec where Spark has none, e.g. unsigned ints); lists of primitives become fields of shape
 //! `(None,)` without a codec. Columns NumPy has no scalar type for are kept, never dropped:
-//! dates and timestamps as `int32`/`int64` fields whose codec says `date`/`timestamp` (the
-//! reader passes them through as Arrow `date32`/`timestamp`), and nested columns (structs,
+//! dates and timestamps as `datetime64` fields (as upstream; the reader passes them through as
+//! Arrow `date32`/`timestamp`), and nested columns (structs,
 //! maps, lists of lists) as codec-less `bytes` fields, passed through as read.
 
 use arrow::datatypes::{DataType, Schema};
@@ -76,9 +76,8 @@ fn scalar(data_type: &DataType) -> Option<(FieldDType, Option<SparkType>)> {
             (F::Decimal, decimal(*p, *s))
         }
         DataType::Decimal256(p, s) => (F::Decimal, decimal(*p, *s)),
-        DataType::Date32 => (F::Int32, Some(SparkType::Date)),
-        DataType::Date64 => (F::Int64, Some(SparkType::Date)),
-        DataType::Timestamp(..) => (F::Int64, Some(SparkType::Timestamp)),
+        DataType::Date32 | DataType::Date64 => (F::Datetime64, Some(SparkType::Date)),
+        DataType::Timestamp(..) => (F::Datetime64, Some(SparkType::Timestamp)),
         DataType::Dictionary(_, value) => scalar(value)?,
         _ => return None,
     })
@@ -115,8 +114,11 @@ mod tests {
         assert_eq!(f(0)["codec"]["spark_type"], "long");
         assert_eq!(f(1)["dtype"], "str");
         assert_eq!(f(2)["codec"]["spark_type"], "decimal(10,2)");
-        assert_eq!(f(3)["codec"]["spark_type"], "date");
-        assert_eq!(f(4)["codec"]["spark_type"], "timestamp");
+        assert_eq!((f(3)["dtype"].as_str(), f(3)["codec"]["spark_type"].as_str()), (Some("datetime64"), Some("date")));
+        assert_eq!(
+            (f(4)["dtype"].as_str(), f(4)["codec"]["spark_type"].as_str()),
+            (Some("datetime64"), Some("timestamp"))
+        );
         assert_eq!((f(5)["dtype"].as_str(), f(5)["shape"].clone()), (Some("float32"), serde_json::json!([null])));
         assert_eq!((f(6)["dtype"].as_str(), f(6)["codec"].is_null()), (Some("uint32"), true));
         assert_eq!((f(7)["name"].as_str(), f(7)["dtype"].as_str()), (Some("s"), Some("bytes")));

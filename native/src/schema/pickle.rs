@@ -26,6 +26,9 @@ mod op {
     pub const EMPTY_DICT: u8 = b'}';
     pub const SETITEMS: u8 = b'u';
     pub const STACK_GLOBAL: u8 = 0x93;
+    pub const EMPTY_LIST: u8 = b']';
+    pub const APPENDS: u8 = b'e';
+    pub const BINFLOAT: u8 = b'G';
     pub const REDUCE: u8 = b'R';
     pub const NEWOBJ: u8 = 0x81;
     pub const BUILD: u8 = b'b';
@@ -175,7 +178,7 @@ impl Pickler {
         let (module, class) = numpy_class(f.dtype);
         self.global(module, class);
         self.shape(&f.shape);
-        match f.codec {
+        match &f.codec {
             None => self.out.push(op::NONE),
             Some(codec) => self.codec(codec),
         }
@@ -199,8 +202,8 @@ impl Pickler {
         self.out.push(op::TUPLE);
     }
 
-    fn codec(&mut self, codec: Codec) {
-        match codec {
+    fn codec(&mut self, codec: &Codec) {
+        match *codec {
             Codec::Scalar { spark_type } => {
                 self.new_object("petastorm.codecs", "ScalarCodec");
                 self.build(&[("_spark_type", &|p: &mut Self| p.spark_type(spark_type))]);
@@ -218,7 +221,56 @@ impl Pickler {
                     ("_quality", &|p: &mut Self| p.int(quality.into())),
                 ]);
             }
+            Codec::Custom { ref module, ref class, ref state, .. } => {
+                // not memoized: the memo keeps `'static` names only
+                self.str(module);
+                self.str(class);
+                self.out.extend([op::STACK_GLOBAL, op::EMPTY_TUPLE, op::NEWOBJ]);
+                self.dict(state);
+                self.out.push(op::BUILD);
+            }
         }
+    }
+
+    /// A dict of plain data (a custom codec's state).
+    fn dict(&mut self, entries: &serde_json::Map<String, serde_json::Value>) {
+        self.out.extend([op::EMPTY_DICT, op::MARK]);
+        for (key, value) in entries {
+            self.str(key);
+            self.plain(value);
+        }
+        self.out.push(op::SETITEMS);
+    }
+
+    /// `None`, a bool, number, str, list or dict.
+    fn plain(&mut self, value: &serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::Null => self.out.push(op::NONE),
+            Value::Bool(b) => self.bool(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) if i >= 0 => self.int(i as usize),
+                (Some(i), _) => self.signed_long(i.into()),
+                (None, Some(u)) => self.signed_long(u.into()),
+                (None, None) => {
+                    self.out.push(op::BINFLOAT);
+                    self.out.extend(n.as_f64().unwrap_or(f64::NAN).to_be_bytes());
+                }
+            },
+            Value::String(s) => self.str(s),
+            Value::Array(items) => {
+                self.out.extend([op::EMPTY_LIST, op::MARK]);
+                items.iter().for_each(|v| self.plain(v));
+                self.out.push(op::APPENDS);
+            }
+            Value::Object(entries) => self.dict(entries),
+        }
+    }
+
+    /// LONG1 of any 64-bit integer (little-endian two's complement, 9 bytes).
+    fn signed_long(&mut self, v: i128) {
+        self.out.extend([op::LONG1, 9]);
+        self.out.extend(&v.to_le_bytes()[..9]);
     }
 
     /// A `pyspark.sql.types` instance with the attributes its `__init__` would set.

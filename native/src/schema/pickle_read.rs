@@ -15,7 +15,7 @@ mod vm;
 
 use std::collections::{HashMap, HashSet};
 
-use vm::{Heap, Id, Node};
+use vm::{Heap, Id, Node, Use};
 
 use super::{Codec, Field, FieldDType, SparkType, Unischema, PYSPARK_DECIMAL_CLASS};
 use crate::codec::ImageFormat;
@@ -68,7 +68,7 @@ const NUMPY_TYPES: &[(&str, Option<FieldDType>)] = {
         // Known NumPy types with no field dtype here: named in the error, not "not allowed".
         ("object_", None),
         ("void", None),
-        ("datetime64", None),
+        ("datetime64", Some(Datetime64)),
         ("timedelta64", None),
         ("complex64", None),
         ("complex128", None),
@@ -93,8 +93,30 @@ const UNSUPPORTED_SPARK_TYPES: &[&str] = &[
 ];
 const CODECS: [&str; 4] = ["ScalarCodec", "NdarrayCodec", "CompressedNdarrayCodec", "CompressedImageCodec"];
 
-/// The globals a Unischema pickle may name (modules as Python 3 names them).
-fn allowed(module: &str, name: &str) -> bool {
+/// The globals a Unischema pickle may name (modules as Python 3 names them); any other
+/// dotted name can only be a user's codec class, built without arguments and never imported.
+fn allowed(module: &str, name: &str) -> Use {
+    const KNOWN_MODULES: [&str; 9] = [
+        "petastorm.unischema",
+        "petastorm.codecs",
+        "pyspark.sql.types",
+        "pyspark.serializers",
+        "numpy",
+        "decimal",
+        "builtins",
+        "copyreg",
+        "collections",
+    ];
+    if known(module, name) {
+        Use::Any
+    } else if !KNOWN_MODULES.contains(&module) && is_dotted_identifier(module) && is_dotted_identifier(name) {
+        Use::Bare
+    } else {
+        Use::Denied
+    }
+}
+
+fn known(module: &str, name: &str) -> bool {
     match module {
         "petastorm.unischema" => matches!(name, "Unischema" | "UnischemaField"),
         "petastorm.codecs" => CODECS.contains(&name),
@@ -113,6 +135,15 @@ fn allowed(module: &str, name: &str) -> bool {
         "collections" => name == "OrderedDict",
         _ => false,
     }
+}
+
+/// `a.b.c` with Python identifier parts (ASCII).
+fn is_dotted_identifier(s: &str) -> bool {
+    s.len() <= SHORT_TEXT
+        && s.split('.').all(|part| {
+            part.chars().next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+                && part.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
+        })
 }
 
 /// The Unischema in an upstream Petastorm pickle (`dataset-toolkit.unischema.v1`).
@@ -502,10 +533,10 @@ impl<'h> Reader<'h> {
             return Ok(None);
         }
         let o = self.object(id).map_err(|e| e.context("codec"))?;
-        if o.module != "petastorm.codecs" {
-            return Err(bad(format!("unsupported codec {}", o.full_name())));
-        }
         let attributes = self.attributes(&o, SMALL)?;
+        if o.module != "petastorm.codecs" {
+            return self.custom_codec(&o, &attributes).map(Some);
+        }
         // An attribute by its name (or legacy name), else the constructor argument.
         let attr = |names: &[&str], position: usize| {
             names.iter().find_map(|n| attributes.get(n)).or_else(|| o.args.get(position).copied())
@@ -538,6 +569,53 @@ impl<'h> Reader<'h> {
             }
             other => return Err(bad(format!("unsupported codec petastorm.codecs.{other}"))),
         }))
+    }
+
+    /// A user's codec class: built without constructor arguments, with a plain-data state.
+    fn custom_codec(&self, o: &Object, attributes: &Attributes) -> Result<Codec> {
+        if !o.args.is_empty() || o.kwargs.is_some() || !o.items.is_empty() {
+            return Err(bad(format!("unsupported codec {}: not a plain object with a state dict", o.full_name())));
+        }
+        let mut state = serde_json::Map::new();
+        for &(k, v) in &attributes.pairs {
+            let key = self.short_text(k)?;
+            let value =
+                self.plain(v, 0).map_err(|e| e.context(format_args!("codec {} attribute {key}", o.full_name())))?;
+            state.insert(key, value);
+        }
+        Ok(Codec::Custom { module: o.module.into(), class: o.class.into(), state, spark_type: SparkType::Binary })
+    }
+
+    /// Plain data (None, bool, int, float, str, tuple, list, dict with str keys) as JSON.
+    fn plain(&self, id: Id, depth: usize) -> Result<serde_json::Value> {
+        use serde_json::Value;
+        if depth > 16 {
+            return Err(bad("nested more than 16 levels deep"));
+        }
+        Ok(match self.node(id) {
+            Node::None => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Int(i) => Value::from(*i),
+            Node::Float(f) => Value::Number(
+                serde_json::Number::from_f64(*f).ok_or_else(|| bad(format!("float {f} has no JSON form")))?,
+            ),
+            Node::Str(s) => Value::String(s.clone()),
+            Node::Tuple(items) | Node::List(items) if items.len() <= LARGE => {
+                Value::Array(items.iter().map(|&v| self.plain(v, depth + 1)).collect::<Result<_>>()?)
+            }
+            Node::Dict(pairs) if pairs.len() <= LARGE => Value::Object(
+                pairs
+                    .iter()
+                    .map(|&(k, v)| Ok((self.short_text(k)?, self.plain(v, depth + 1)?)))
+                    .collect::<Result<_>>()?,
+            ),
+            _ => {
+                return Err(bad(format!(
+                    "{} is not plain data (None, bool, int, float, str, list, dict)",
+                    self.describe(id)
+                )))
+            }
+        })
     }
 
     fn spark_type(&self, id: Id) -> Result<SparkType> {

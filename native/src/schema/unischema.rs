@@ -8,7 +8,7 @@ use crate::codec::ImageFormat;
 use crate::error::{Error, Result};
 
 /// How a field's values are stored in their Parquet column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Codec {
     /// `ScalarCodec(spark_type)`: a plain Parquet value.
@@ -24,6 +24,20 @@ pub enum Codec {
         #[serde(default = "default_quality")]
         quality: u8,
     },
+    /// A user's `DataframeColumnCodec` subclass `module.class` with its plain-data `__dict__`:
+    /// encoded and decoded in Python; the reader hands over the stored column as it is.
+    Custom {
+        module: String,
+        class: String,
+        #[serde(default)]
+        state: serde_json::Map<String, serde_json::Value>,
+        #[serde(default = "binary")]
+        spark_type: SparkType,
+    },
+}
+
+fn binary() -> SparkType {
+    SparkType::Binary
 }
 
 fn default_quality() -> u8 {
@@ -73,7 +87,7 @@ impl Field {
     /// The Spark type of this field's column, by upstream's `as_spark_schema` rules.
     pub fn spark_type(&self) -> Result<SparkType> {
         match self.codec {
-            Some(Codec::Scalar { spark_type }) => Ok(spark_type),
+            Some(Codec::Scalar { spark_type } | Codec::Custom { spark_type, .. }) => Ok(spark_type),
             Some(_) => Ok(SparkType::Binary),
             None if !self.shape.is_empty() => Err(Error::value(format!(
                 "An instance of non-scalar UnischemaField '{}' has codec set to None. \
@@ -116,8 +130,9 @@ impl Field {
                 }
                 Ok(())
             }
-            _ if self.dtype == FieldDType::Decimal && !self.is_scalar_column() => {
-                Err(Error::value("decimal fields can only be stored as scalars"))
+            Some(Codec::Custom { .. }) => Ok(()),
+            _ if matches!(self.dtype, FieldDType::Decimal | FieldDType::Datetime64) && !self.is_scalar_column() => {
+                Err(Error::value(format!("{} fields can only be stored as plain columns", self.dtype.name())))
             }
             _ => Ok(()),
         }

@@ -40,7 +40,7 @@ def _put_row(writer, handle, fields, row):
         value = row.get(field.name)
         if value is None:
             writer.put(index, None)
-        elif field.codec is None or isinstance(field.codec, codecs.ScalarCodec):
+        elif field.codec is None or isinstance(field.codec, codecs.ScalarCodec) or codecs.is_custom(field.codec):
             writer.put(index, codecs.encode_field(handle, index, field, value))
         else:
             codecs.call_with_array(functools.partial(writer.put_array, index), value, ndarray_only=True)

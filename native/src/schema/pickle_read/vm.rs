@@ -2,12 +2,13 @@
 //! reduced objects use and builds a value tree in an arena. Nothing is ever called:
 //! `GLOBAL`/`STACK_GLOBAL`/`INST` name a class or function only when it is on the
 //! caller's allow-list, and `REDUCE`/`NEWOBJ`/`BUILD` just record what Python would do.
+//! A global the list allows only [`Use::Bare`] may be constructed without arguments at most.
 //!
 //! Objects are arena nodes referred to by [`Id`], so the memo, the stack and containers
 //! share them the way Python shares objects (`BUILD` on a memoized object is seen through
 //! every reference). Size limits bound the input, the arena, the stack and the memo.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
 
@@ -80,8 +81,19 @@ fn normalize_module(module: &str) -> &str {
     }
 }
 
+/// How the allow-list lets a pickle use a global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Not at all.
+    Denied,
+    /// In any way.
+    Any,
+    /// Named, or constructed without arguments (a user's codec class: `cls.__new__(cls)`).
+    Bare,
+}
+
 /// Runs `bytes` as a pickle; globals must pass `allowed(module, name)` (module normalized).
-pub fn load(bytes: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Heap> {
+pub fn load(bytes: &[u8], allowed: &dyn Fn(&str, &str) -> Use) -> Result<Heap> {
     if bytes.len() > MAX_INPUT {
         return Err(Error::metadata(format!("pickle of {} bytes is larger than the {MAX_INPUT} allowed", bytes.len())));
     }
@@ -93,6 +105,7 @@ pub fn load(bytes: &[u8], allowed: &dyn Fn(&str, &str) -> bool) -> Result<Heap> 
         marks: Vec::new(),
         memo: HashMap::new(),
         allowed,
+        bare: HashSet::new(),
     };
     let root = vm.run().map_err(|e| match e {
         Fail::Global(message) => Error::metadata(message),
@@ -109,6 +122,10 @@ enum Fail {
 
 type Step<T = ()> = std::result::Result<T, Fail>;
 
+fn not_allowed(module: &str, name: &str) -> Fail {
+    Fail::Global(format!("pickle references {module}.{name}, which is not allowed"))
+}
+
 fn invalid<T>(message: impl Into<String>) -> Step<T> {
     Err(Fail::Invalid(message.into()))
 }
@@ -121,7 +138,9 @@ struct Vm<'a> {
     /// Stack lengths at each MARK (CPython's mark stack).
     marks: Vec<usize>,
     memo: HashMap<u64, Id>,
-    allowed: &'a dyn Fn(&str, &str) -> bool,
+    allowed: &'a dyn Fn(&str, &str) -> Use,
+    /// The [`Use::Bare`] globals.
+    bare: HashSet<Id>,
 }
 
 impl Vm<'_> {
@@ -253,15 +272,24 @@ impl Vm<'_> {
 
     fn global(&mut self, module: &str, name: &str) -> Step<Id> {
         let module = normalize_module(module);
-        if !(self.allowed)(module, name) {
-            return Err(Fail::Global(format!("pickle references {module}.{name}, which is not allowed")));
+        let allowed = (self.allowed)(module, name);
+        if allowed == Use::Denied {
+            return Err(not_allowed(module, name));
         }
-        self.alloc(Node::Global { module: module.to_string(), name: name.to_string() })
+        let id = self.alloc(Node::Global { module: module.to_string(), name: name.to_string() })?;
+        if allowed == Use::Bare {
+            self.bare.insert(id);
+        }
+        Ok(id)
     }
 
     fn object(&mut self, class: Id, args: Id, kwargs: Option<Id>) -> Step {
-        if !matches!(self.nodes[args], Node::Tuple(_)) {
+        let Node::Tuple(items) = &self.nodes[args] else {
             return invalid("constructor arguments are not a tuple");
+        };
+        if self.bare.contains(&class) && (!items.is_empty() || kwargs.is_some()) {
+            let Node::Global { module, name } = &self.nodes[class] else { unreachable!("bare ids are globals") };
+            return Err(not_allowed(module, name));
         }
         self.push(Node::Object { class, args, kwargs, states: Vec::new(), items: Vec::new(), appended: Vec::new() })
     }
