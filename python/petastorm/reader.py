@@ -398,6 +398,8 @@ class Reader(object):
         return self.__next__()
 
     def _next_slow(self):
+        # an exhausted zip still holds the columns of the last batch: drop them before waiting for the next
+        self._rows = iter(())
         while True:
             n, columns = self._next_chunk_columns()
             if self.is_batched_reader:
