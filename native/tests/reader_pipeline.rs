@@ -318,6 +318,41 @@ fn queue_holds_at_most_results_queue_size_batches() {
     assert!(reader.max_buffered() >= 1);
 }
 
+/// Reads two epochs with a slow consumer: (batches, largest batch bytes, most batches held,
+/// most bytes held).
+fn read_slowly(dir: &std::path::Path, results_queue_bytes: u64) -> (usize, usize, usize, usize) {
+    let options = json!({"dataset_url": url(dir), "results_queue_size": 50, "results_queue_bytes": results_queue_bytes,
+                         "workers_count": 2, "num_epochs": 2});
+    let reader = open(options).unwrap();
+    let (mut n, mut largest) = (0, 0);
+    while let Some(batch) = reader.next().unwrap() {
+        std::thread::sleep(Duration::from_millis(15));
+        largest = largest.max(batch.get_array_memory_size());
+        n += 1;
+    }
+    (n, largest, reader.max_buffered(), reader.max_buffered_bytes())
+}
+
+#[test]
+fn decoded_batches_ahead_stay_within_results_queue_bytes() {
+    let dir = synthetic_dataset("budget");
+    let items = 2 * PARTS * FILES * GROUPS;
+    // Unbounded by bytes, a slow consumer lets the count bound fill up.
+    let (n, largest, held, _) = read_slowly(&dir, u64::MAX);
+    assert_eq!(n, items);
+    assert!(held > 4, "held only {held} batches without a byte budget");
+    // A budget of three batches: decoding stops while that much waits (the two running items
+    // may still finish), and every batch is still read.
+    let budget = 3 * largest;
+    let (n, _, _, held_bytes) = read_slowly(&dir, budget as u64);
+    assert_eq!(n, items);
+    assert!(held_bytes <= budget + 2 * largest, "held {held_bytes} bytes for a budget of {budget}");
+    // A budget below one batch still reads (one at a time ahead, plus the running items).
+    let (n, _, held, _) = read_slowly(&dir, 1);
+    assert_eq!(n, items);
+    assert!((1..=2).contains(&held), "held {held} batches for a 1-byte budget");
+}
+
 #[test]
 fn a_corrupt_cell_is_a_decode_error_naming_field_file_and_row_group_and_reading_goes_on() {
     let dir = temp_dir("corrupt");

@@ -42,6 +42,8 @@ _COMMON_PARAMS_DOC = """
         serially on the consumer thread with a single native decode thread (``'dummy'``).
     :param workers_count: size of the native decode pool, and of the transform pool.
     :param results_queue_size: decoded batches held ahead of the consumer at most (bounds memory).
+    :param results_queue_bytes: no more row groups start decoding while the decoded batches waiting for the
+        consumer take this many bytes (default 32 MiB; one batch is always allowed, however large).
     :param seed: seed for row-group/row shuffling and sharding (same seed, same order).
     :param shuffle_rows: shuffle rows within each row group.
     :param shuffle_row_groups: shuffle the order of row groups (per epoch).
@@ -93,7 +95,7 @@ def make_reader(dataset_url, schema_fields=None, reader_pool_type='thread', work
                 shard_count=None, shard_seed=None, cache_type=NULL_CACHE, cache_location=None, cache_size_limit=None,
                 cache_row_size_estimate=None, cache_extra_settings=None, hdfs_driver='libhdfs3', transform_spec=None,
                 filters=None, storage_options=None, zmq_copy_buffers=True, filesystem=None,
-                skip_unreadable_row_groups=False, decode_memory_limit=2 << 30):
+                skip_unreadable_row_groups=False, decode_memory_limit=2 << 30, results_queue_bytes=32 << 20):
     """A :class:`Reader` of a Petastorm dataset that yields one namedtuple per row, its values decoded:
     NumPy arrays for tensors, NumPy scalars, ``str``, ``decimal.Decimal``, ``None`` for nulls.
 
@@ -105,7 +107,8 @@ def make_reader(dataset_url, schema_fields=None, reader_pool_type='thread', work
                  **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, cache_size_limit,
                                    cache_row_size_estimate, cache_extra_settings))
     return Reader(dataset_url, batched=False, schema_fields=schema_fields, reader_pool_type=reader_pool_type,
-                  workers_count=workers_count, results_queue_size=results_queue_size, seed=seed,
+                  workers_count=workers_count, results_queue_size=results_queue_size,
+                  results_queue_bytes=results_queue_bytes, seed=seed,
                   shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
                   shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
                   rowgroup_selector=rowgroup_selector, num_epochs=num_epochs, cur_shard=cur_shard,
@@ -122,7 +125,8 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
                       cache_size_limit=None, cache_row_size_estimate=None, cache_extra_settings=None,
                       hdfs_driver='libhdfs3', transform_spec=None, filters=None, storage_options=None,
                       zmq_copy_buffers=True, filesystem=None, convert_early_to_numpy=False,
-                      skip_unreadable_row_groups=False, decode_memory_limit=2 << 30):
+                      skip_unreadable_row_groups=False, decode_memory_limit=2 << 30,
+                      results_queue_bytes=32 << 20):
     """A :class:`Reader` of any Parquet store (or Petastorm dataset) that yields one namedtuple of
     column arrays per decoded batch (a row group or part of one): NumPy arrays, ``(rows, *shape)``
     for tensors and equal-length lists, object arrays where values are ragged, nullable or objects.
@@ -138,7 +142,8 @@ def make_batch_reader(dataset_url_or_urls, schema_fields=None, reader_pool_type=
                  **_ignored_common(hdfs_driver, zmq_copy_buffers, cache_type, cache_location, cache_size_limit,
                                    cache_row_size_estimate, cache_extra_settings))
     return Reader(dataset_url_or_urls, batched=True, schema_fields=schema_fields, reader_pool_type=reader_pool_type,
-                  workers_count=workers_count, results_queue_size=results_queue_size, seed=seed,
+                  workers_count=workers_count, results_queue_size=results_queue_size,
+                  results_queue_bytes=results_queue_bytes, seed=seed,
                   shuffle_rows=shuffle_rows, shuffle_row_groups=shuffle_row_groups,
                   shuffle_row_drop_partitions=shuffle_row_drop_partitions, predicate=predicate,
                   rowgroup_selector=rowgroup_selector, num_epochs=num_epochs, cur_shard=cur_shard,
@@ -251,7 +256,8 @@ class Reader(object):
                  shuffle_row_drop_partitions=1, predicate=None, rowgroup_selector=None, num_epochs=1,
                  cur_shard=None, shard_count=None, shard_seed=None, cache_type=NULL_CACHE, transform_spec=None,
                  filters=None, storage_options=None, filesystem=None, skip_unreadable_row_groups=False,
-                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None, row_groups=None):
+                 decode_memory_limit=2 << 30, cache_location=None, cache_size_limit=None, row_groups=None,
+                 results_queue_bytes=32 << 20):
         self._handle = None
         self._workers = None
         self._release = None
@@ -317,6 +323,7 @@ class Reader(object):
             'reader_pool_type': reader_pool_type,
             'workers_count': workers_count,
             'results_queue_size': results_queue_size,
+            'results_queue_bytes': results_queue_bytes,
             'predicate': native_predicate,
             'filters': _filters_json(filters),
             'row_groups': row_groups,
@@ -391,6 +398,8 @@ class Reader(object):
         return self.__next__()
 
     def _next_slow(self):
+        # an exhausted zip still holds the columns of the last batch: drop them before waiting for the next
+        self._rows = iter(())
         while True:
             n, columns = self._next_chunk_columns()
             if self.is_batched_reader:

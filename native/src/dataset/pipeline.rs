@@ -1,6 +1,8 @@
 //! The reader pipeline: plan items are decoded in parallel on a Rayon pool and delivered in
 //! plan order. At most `capacity` batches are held (decoded or being decoded), at most
-//! `workers` items decode at once; `stop()` and drop cancel and return promptly.
+//! `workers` items decode at once, and no item starts while the decoded batches waiting for
+//! the consumer take `budget` bytes or more (one always may: progress is guaranteed);
+//! `stop()` and drop cancel and return promptly.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +32,8 @@ struct Shared {
     job: Job,
     workers: usize,
     capacity: usize,
+    /// Bytes of decoded batches waiting for the consumer above which no item starts.
+    budget: usize,
     state: Mutex<State>,
     changed: Condvar,
     pool: Mutex<Option<Pool>>,
@@ -51,16 +55,21 @@ struct State {
     in_flight: usize,
     /// Items of earlier generations (before a reset or stop) still running.
     stale: usize,
-    ready: BTreeMap<u64, Result<Option<RecordBatch>>>,
+    /// Finished items by sequence number, with the bytes of their batches.
+    ready: BTreeMap<u64, (Result<Option<RecordBatch>>, usize)>,
+    /// The bytes of the batches in `ready`.
+    ready_bytes: usize,
     exhausted: bool,
     stopped: bool,
     /// The most batches ever held decoded at once.
     max_ready: usize,
+    /// The most bytes ever held in decoded batches at once.
+    max_ready_bytes: usize,
 }
 
 impl Pipeline {
     /// A pipeline over `plan`; nothing runs until the first `next()`.
-    pub fn new(plan: Arc<Plan>, job: Job, workers: usize, capacity: usize) -> Pipeline {
+    pub fn new(plan: Arc<Plan>, job: Job, workers: usize, capacity: usize, budget: usize) -> Pipeline {
         let state = State {
             cursor: Cursor::new(&plan, 0),
             generation: 0,
@@ -70,15 +79,18 @@ impl Pipeline {
             in_flight: 0,
             stale: 0,
             ready: BTreeMap::new(),
+            ready_bytes: 0,
             exhausted: false,
             stopped: false,
             max_ready: 0,
+            max_ready_bytes: 0,
         };
         let shared = Shared {
             plan,
             job,
             workers: workers.max(1),
             capacity: capacity.max(1),
+            budget,
             state: Mutex::new(state),
             changed: Condvar::new(),
             pool: Mutex::new(None),
@@ -95,7 +107,8 @@ impl Pipeline {
             }
             self.shared.fill(&mut st);
             let seq = st.next_deliver;
-            if let Some(result) = st.ready.remove(&seq) {
+            if let Some((result, bytes)) = st.ready.remove(&seq) {
+                st.ready_bytes -= bytes;
                 st.next_deliver += 1;
                 self.shared.fill(&mut st);
                 match result {
@@ -119,6 +132,7 @@ impl Pipeline {
         st.stopped = true;
         st.cancel.store(true, Ordering::Relaxed);
         st.ready.clear();
+        st.ready_bytes = 0;
         self.shared.changed.notify_all();
         let deadline = Instant::now() + STOP_WAIT;
         while st.in_flight > 0 {
@@ -140,6 +154,7 @@ impl Pipeline {
         st.next_seq = 0;
         st.next_deliver = 0;
         st.ready.clear();
+        st.ready_bytes = 0;
         st.exhausted = false;
         st.stopped = false;
         self.shared.changed.notify_all();
@@ -148,6 +163,11 @@ impl Pipeline {
     /// The most decoded batches held at once so far.
     pub fn max_ready(&self) -> usize {
         self.shared.lock().max_ready
+    }
+
+    /// The most bytes of decoded batches held at once so far.
+    pub fn max_ready_bytes(&self) -> usize {
+        self.shared.lock().max_ready_bytes
     }
 }
 
@@ -181,13 +201,14 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Submits items while there is room: fewer than `workers` running and fewer than
-    /// `capacity` held (running + decoded).
+    /// Submits items while there is room: fewer than `workers` running, fewer than
+    /// `capacity` held (running + decoded) and the decoded ones under `budget` bytes (or none).
     fn fill(self: &Arc<Self>, st: &mut State) {
         while !st.stopped
             && !st.exhausted
             && st.in_flight + st.stale < self.workers
             && st.in_flight + st.ready.len() < self.capacity
+            && (st.ready.is_empty() || st.ready_bytes < self.budget)
         {
             let Some((item, epoch, index)) = st.cursor.next(&self.plan) else {
                 st.exhausted = true;
@@ -198,7 +219,7 @@ impl Shared {
             let pool = match self.pool() {
                 Ok(pool) => pool,
                 Err(e) => {
-                    st.ready.insert(seq, Err(e));
+                    st.ready.insert(seq, (Err(e), 0));
                     st.exhausted = true;
                     break;
                 }
@@ -221,8 +242,14 @@ impl Shared {
         if generation == st.generation {
             st.in_flight -= 1;
             if !st.stopped {
-                st.ready.insert(seq, result);
+                let bytes = match &result {
+                    Ok(Some(batch)) => batch.get_array_memory_size(),
+                    _ => 0,
+                };
+                st.ready.insert(seq, (result, bytes));
+                st.ready_bytes += bytes;
                 st.max_ready = st.max_ready.max(st.ready.len());
+                st.max_ready_bytes = st.max_ready_bytes.max(st.ready_bytes);
             }
         } else {
             st.stale -= 1;

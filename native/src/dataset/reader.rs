@@ -116,7 +116,8 @@ impl Reader {
             skips: Arc::clone(&skips),
         };
         let job: Job = Arc::new(move |item, seed, stop| spec.read(item, seed, stop));
-        let pipeline = Pipeline::new(Arc::clone(&plan), job, options.workers(), options.results_queue_size);
+        let budget = usize::try_from(options.results_queue_bytes).unwrap_or(usize::MAX);
+        let pipeline = Pipeline::new(Arc::clone(&plan), job, options.workers(), options.results_queue_size, budget);
         Ok(Reader {
             pipeline: ManuallyDrop::new(pipeline),
             view,
@@ -167,6 +168,12 @@ impl Reader {
     /// The most decoded batches held at once so far (bounded by `results_queue_size`).
     pub fn max_buffered(&self) -> usize {
         self.pipeline.max_ready()
+    }
+
+    /// The most bytes of decoded batches held at once so far (`results_queue_bytes` plus at
+    /// most the batches of the items running when it was reached).
+    pub fn max_buffered_bytes(&self) -> usize {
+        self.pipeline.max_ready_bytes()
     }
 
     /// `{"row_groups", "items", "files", "rows", "num_epochs", "schema_source"}` of one epoch of
@@ -275,7 +282,7 @@ fn log_opened(options: &ReaderOptions, dataset: &Dataset, kept_files: usize, pla
         source
     );
     log::debug!(
-        "reader options: schema_fields {:?} {:?}, batch_mode {}, workers {}, results_queue_size {}, \
+        "reader options: schema_fields {:?} {:?}, batch_mode {}, workers {}, results_queue_size {} ({} bytes), \
          shuffle_row_groups {}, shuffle_rows {}, seed {:?}, num_epochs {:?}, shard {:?} of {:?}, \
          shuffle_row_drop_partitions {}, predicate {}, filters {}",
         options.schema_field_names,
@@ -283,6 +290,7 @@ fn log_opened(options: &ReaderOptions, dataset: &Dataset, kept_files: usize, pla
         options.batch_mode,
         options.workers(),
         options.results_queue_size,
+        options.results_queue_bytes,
         options.shuffle_row_groups,
         options.shuffle_rows,
         options.seed,
