@@ -96,6 +96,7 @@ wrapping_store!(Counted {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.stats.add(1, 0);
         self.inner.list(prefix)
     }
 });

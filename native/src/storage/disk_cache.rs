@@ -4,6 +4,9 @@
 //! the local copy. Files are named by a hash of the object's URL, size and etag (or
 //! modification time), so a changed object is fetched again. Past the size limit the least
 //! recently used files (modification time, touched on each hit) are evicted.
+//! Listings are kept too (`listing-<hash>.json`), so a later reader of the same dataset makes no
+//! request at all; as with upstream's cache, a dataset changed after it was cached needs
+//! `Reader.cleanup_cache()` (or another `cache_location`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,7 +21,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures::lock::Mutex as AsyncMutex;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{Attributes, GetOptions, GetRange, GetResult, GetResultPayload, ObjectMeta, ObjectStore, Result};
 use sha2::{Digest, Sha256};
@@ -230,16 +233,80 @@ wrapping_store!(DiskCache {
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         let metas = Arc::clone(&self.metas);
-        self.inner
-            .list(prefix)
-            .inspect(move |found| {
-                if let Ok(meta) = found {
-                    lock(&metas).insert(meta.location.clone(), meta.clone());
-                }
-            })
-            .boxed()
+        let remember = move |found: Vec<ObjectMeta>| {
+            let mut known = lock(&metas);
+            known.extend(found.iter().map(|meta| (meta.location.clone(), meta.clone())));
+            futures::stream::iter(found.into_iter().map(Ok))
+        };
+        let prefix_name = prefix.map(|p| p.to_string()).unwrap_or_default();
+        let digest = Sha256::digest(format!("{}/{prefix_name}\nlisting", self.origin));
+        let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let file = self.settings.dir.join(format!("listing-{name}.json"));
+        if let Some(found) = listing::read(&file) {
+            log::debug!("disk cache hit: listing of {}/{prefix_name}", self.origin);
+            return remember(found).boxed();
+        }
+        let listed = self.inner.list(prefix);
+        futures::stream::once(async move {
+            let found: Vec<ObjectMeta> = listed.try_collect().await?;
+            listing::write(&file, &found);
+            Ok::<_, object_store::Error>(remember(found))
+        })
+        .try_flatten()
+        .boxed()
     }
 });
+
+/// Listings as JSON files: written to a temporary file and renamed into place (best effort: a
+/// listing that cannot be stored is fetched again next time), read back only when whole.
+mod listing {
+    use std::path::Path as FsPath;
+
+    use chrono::DateTime;
+    use object_store::path::Path;
+    use object_store::ObjectMeta;
+    use serde_json::{json, Value};
+
+    pub fn read(file: &FsPath) -> Option<Vec<ObjectMeta>> {
+        let entries: Vec<Value> = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+        let _ = std::fs::File::open(file).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        entries
+            .iter()
+            .map(|e| {
+                Some(ObjectMeta {
+                    location: Path::parse(e["location"].as_str()?).ok()?,
+                    last_modified: DateTime::parse_from_rfc3339(e["last_modified"].as_str()?).ok()?.to_utc(),
+                    size: e["size"].as_u64()?,
+                    e_tag: e["e_tag"].as_str().map(str::to_owned),
+                    version: e["version"].as_str().map(str::to_owned),
+                })
+            })
+            .collect()
+    }
+
+    pub fn write(file: &FsPath, found: &[ObjectMeta]) {
+        let entries: Vec<Value> = found
+            .iter()
+            .map(|m| {
+                json!({"location": m.location.as_ref(), "last_modified": m.last_modified.to_rfc3339(),
+                       "size": m.size, "e_tag": m.e_tag, "version": m.version})
+            })
+            .collect();
+        let tmp = file.with_file_name(format!(
+            ".{}.{}.tmp",
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        let stored = file.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| {
+            std::fs::write(&tmp, serde_json::to_vec(&entries).unwrap_or_default())?;
+            std::fs::rename(&tmp, file)
+        });
+        if let Err(e) = stored {
+            let _ = std::fs::remove_file(&tmp);
+            log::debug!("disk cache: listing not stored in {}: {e}", file.display());
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -307,6 +374,30 @@ mod tests {
         read("b");
         assert_eq!(stats.cache_snapshot(), (3, 4), "b was evicted");
         assert_eq!(cached_files(&root).len(), 2);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_listing_is_served_from_the_cache_the_second_time() {
+        let (root, stats, cache) = setup("listing", &["a.parquet", "b.parquet"], u64::MAX);
+        let list = |cache: &DiskCache| {
+            let mut found: Vec<(String, u64)> = block_on(cache.list(None).try_collect::<Vec<_>>())
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.location.to_string(), m.size))
+                .collect();
+            found.sort();
+            found
+        };
+        let first = list(&cache);
+        assert_eq!(first, [("a.parquet".to_string(), 100), ("b.parquet".to_string(), 100)]);
+        assert_eq!(stats.snapshot(), (1, 0), "one listing request");
+        // A new cache object (another reader) over the same directory: no request at all.
+        let settings = cache.settings.clone();
+        let again = DiskCache::new(Arc::clone(&cache.inner), "file://".into(), settings, Arc::clone(&stats));
+        assert_eq!(list(&again), first);
+        block_on(again.get_range(&Path::from("a.parquet"), 0..10)).unwrap();
+        assert_eq!(stats.snapshot(), (2, 100), "the read after a cached listing needs no HEAD either");
         std::fs::remove_dir_all(root).unwrap();
     }
 
