@@ -8,6 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 JAR = ROOT / 'jvm' / 'target' / 'petastorm-native.jar'
+# The example and benchmark jobs (petastorm.examples.*), a jar of their own beside the library's.
+EXAMPLES_JAR = ROOT / 'jvm' / 'target' / 'petastorm-native-examples.jar'
 SPARK_SUBMIT = Path(sys.executable).parent / 'spark-submit'
 
 
@@ -20,3 +22,8 @@ def spark_submit(*args, master='local[2]', timeout=600):
     if proc.returncode != 0:
         pytest.fail(f'{" ".join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}')
     return proc
+
+
+def run_scala_example(name, *args, **kwargs):
+    """Runs the Scala example job ``petastorm.examples.NAME`` (examples jar, library jar on the classpath)."""
+    return spark_submit('--class', f'petastorm.examples.{name}', '--jars', JAR, EXAMPLES_JAR, *args, **kwargs)

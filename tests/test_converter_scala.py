@@ -1,4 +1,4 @@
-"""The Scala converter (``petastorm.spark.ConverterExample`` under ``spark-submit``) caches a DataFrame
+"""The Scala converter (``petastorm.examples.ConverterExample`` under ``spark-submit``) caches a DataFrame
 that the Python readers read, and that the Python converter reuses (persistent cache, same key)."""
 import decimal
 import json
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from e2e import spark_submit
+from e2e import run_scala_example
 
 ROWS = 120
 COLUMNS = ['id', 'cast(id as double) * 0.5 as x', 'cast(id as int) as i',
@@ -17,10 +17,9 @@ COLUMNS = ['id', 'cast(id as double) * 0.5 as x', 'cast(id as int) as i',
 
 
 @pytest.fixture(scope='module')
-def scala_cache(tmp_path_factory, jar):
+def scala_cache(tmp_path_factory, examples_jar):
     parent = tmp_path_factory.mktemp('converter') / 'cache'
-    proc = spark_submit('--class', 'petastorm.spark.ConverterExample', jar, parent.as_uri(), ROWS, '--persistent',
-                        '--vectors')
+    proc = run_scala_example('ConverterExample', parent.as_uri(), ROWS, '--persistent', '--vectors')
     out = {}
     for line in proc.stdout.splitlines():
         tag, _, payload = line.partition(' ')

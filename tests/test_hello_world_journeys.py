@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from e2e import ROOT, spark_submit
+from e2e import ROOT, run_scala_example, spark_submit
 from jobs.hello_world_deterministic import deterministic_row
 
 ROWS = 6
@@ -29,9 +29,9 @@ def python_dataset(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def scala_dataset(tmp_path_factory, jar):
+def scala_dataset(tmp_path_factory, examples_jar):
     out = tmp_path_factory.mktemp('scala') / 'hello'
-    spark_submit('--class', 'petastorm.examples.HelloWorld', jar, out.as_uri(), ROWS)
+    run_scala_example('HelloWorld', out.as_uri(), ROWS)
     return out
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from e2e import ROOT, spark_submit
+from e2e import ROOT, run_scala_example, spark_submit
 from jobs.jvm_columns import ROWS, ColumnsSchema, column_values
 
 sys.path.insert(0, str(ROOT / 'examples'))  # jvm_image_folder, the PySpark example
@@ -57,10 +57,9 @@ def images_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def scala_images(images_folder, tmp_path_factory, jar):
+def scala_images(images_folder, tmp_path_factory, examples_jar):
     out = tmp_path_factory.mktemp('scala') / 'images'
-    spark_submit('--class', 'petastorm.examples.ImageFolderJob', jar, images_folder, out.as_uri(),
-                 master='local-cluster[2,1,1024]')
+    run_scala_example('ImageFolderJob', images_folder, out.as_uri(), master='local-cluster[2,1,1024]')
     return out
 
 

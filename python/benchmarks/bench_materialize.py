@@ -37,6 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[2]
 JAR = ROOT / 'jvm' / 'target' / 'petastorm-native.jar'
+EXAMPLES_JAR = ROOT / 'jvm' / 'target' / 'petastorm-native-examples.jar'  # MaterializeBench
 PARTITIONS = 4
 WARMUP_ROWS = 40
 TARGETS = {'scala': 4.0, 'pyspark': 2.0}
@@ -203,7 +204,8 @@ def measure(label, case, rows, repeat, upstream_python, work, photos):
         import pyspark
         env['SPARK_HOME'] = str(Path(pyspark.__file__).parent)  # the venv's pip-installed Spark
         cmd = [str(Path(sys.executable).parent / 'spark-submit'), '--master', 'local[2]', '--driver-memory', '2g',
-               '--conf', 'spark.ui.enabled=false', '--class', 'petastorm.examples.MaterializeBench', str(JAR),
+               '--conf', 'spark.ui.enabled=false', '--class', 'petastorm.examples.MaterializeBench',
+               '--jars', str(JAR), str(EXAMPLES_JAR),
                case, str(rows), url, label.split()[-1], str(PARTITIONS)] + ([str(photos)] if photos else [])
     best = None
     for _ in range(repeat):
@@ -236,8 +238,9 @@ def main():
     if args.side:
         path, case, rows, url = args.side
         return side(path, case, int(rows), url)
-    if not JAR.exists():
-        raise SystemExit('{} is missing: run scripts/build.sh'.format(JAR))
+    for jar in (JAR, EXAMPLES_JAR):
+        if not jar.exists():
+            raise SystemExit('{} is missing: run scripts/build.sh'.format(jar))
     cases = args.only.split(',')
     paths = [p for p in PATHS if p in args.paths.split(',')]
     work = Path(tempfile.mkdtemp(prefix='bench-materialize-'))

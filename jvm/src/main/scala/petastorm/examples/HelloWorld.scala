@@ -7,7 +7,8 @@ import petastorm.etl.DatasetMetadata
 
 /**
  * Upstream's hello-world dataset generator, in Scala:
- * `spark-submit --class petastorm.examples.HelloWorld petastorm-native.jar <output_url> [rows=10]`.
+ * `spark-submit --class petastorm.examples.HelloWorld --jars petastorm-native.jar petastorm-native-examples.jar
+ * <output_url> [rows=10]`.
  * Rows are encoded in the executors, through JNI.
  */
 object HelloWorld {

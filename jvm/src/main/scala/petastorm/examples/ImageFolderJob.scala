@@ -11,8 +11,8 @@ import petastorm.unischema.{Unischema, UnischemaField}
 
 /**
  * A folder of JPEG/PNG files → a Petastorm dataset, entirely in the JVM:
- * `spark-submit --class petastorm.examples.ImageFolderJob petastorm-native.jar <input_folder> <output_url>
- * [png|jpeg] [rowGroupSizeMb=32]`.
+ * `spark-submit --class petastorm.examples.ImageFolderJob --jars petastorm-native.jar petastorm-native-examples.jar
+ * <input_folder> <output_url> [png|jpeg] [rowGroupSizeMb=32]`.
  *
  * Spark's image source decodes the files (BGR structs); `DatasetWriter.writeDataset` converts them to
  * RGB and encodes them (PNG or JPEG) in the executors through JNI. Files the image source cannot

@@ -13,9 +13,9 @@ import petastorm.unischema.{NdArray, Unischema, UnischemaField}
 
 /**
  * Materialization throughput of the JVM path (used by python/benchmarks/bench_materialize.py):
- * `spark-submit --class petastorm.examples.MaterializeBench petastorm-native.jar <hello|jpeg> <rows> <output_url>
- * <dict|columns|writer> [partitions=4] [photos.raw]`. Rows are generated in the executors (noise like upstream's hello
- * world; for `jpeg` the 224x224x3 photos of a raw file, row i taking photo i % n, else a gradient plus noise),
+ * `spark-submit --class petastorm.examples.MaterializeBench --jars petastorm-native.jar petastorm-native-examples.jar
+ * <hello|jpeg> <rows> <output_url> <dict|columns|writer> [partitions=4] [photos.raw]`. Rows are generated in the
+ * executors (noise like upstream's hello world; for `jpeg` the 224x224x3 photos of a raw file, row i taking photo i % n, else a gradient plus noise),
  * then encoded with `dictToSparkRow` on an RDD (`dict`) or with the column functions on a DataFrame of raw bytes
  * (`columns`), both written by Spark's Parquet writer, or written by `DatasetWriter.writeDataset` (`writer`: the
  * column functions feeding the native Parquet writer). Prints `{"rows": n, "seconds": s}` for a timed run after a short warm-up.

@@ -1,14 +1,15 @@
-package petastorm.spark
+package petastorm.examples
 
 import com.fasterxml.jackson.databind.ObjectMapper
 import org.apache.spark.SparkConf
 import org.apache.spark.sql.{Column, DataFrame, SparkSession}
 import org.apache.spark.sql.functions.col
+import petastorm.spark.SparkDatasetConverter
 
 /**
  * The Scala converter from `spark-submit`:
- * `spark-submit --class petastorm.spark.ConverterExample petastorm-native.jar <parentCacheDirUrl> [rows=100]
- * [--persistent] [--vectors]`.
+ * `spark-submit --class petastorm.examples.ConverterExample --jars petastorm-native.jar petastorm-native-examples.jar
+ * <parentCacheDirUrl> [rows=100] [--persistent] [--vectors]`.
  * Converts [[ConverterExample.dataFrame]] and prints one line `CONVERTER {"cacheDirUrl":..., "fileUrls":[...],
  * "datasetSize":n}` for a trainer. Without `--persistent` the cache is removed when the job exits.
  * With `--vectors` it also converts a DataFrame with an ML vector column (spark-mllib must be on the
