@@ -31,6 +31,9 @@ pub mod dataset;
 pub mod dtype;
 pub mod error;
 pub mod ffi;
+/// Fuzz target bodies (for `native/fuzz` and `tests/fuzz_replay.rs`), not API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod schema;
 pub mod storage;

@@ -1,0 +1,4 @@
+//! cargo-fuzz target: `petastorm_native::fuzzing::row_check` (the body lives in the main crate).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| petastorm_native::fuzzing::row_check(data));
