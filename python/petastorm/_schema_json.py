@@ -6,8 +6,8 @@ knows codecs only by their ``_codec_json()`` method; parsing JSON back into fiel
 ``unischema``'s (``Unischema.from_json``).
 
 NumPy types map to dtype names (``np.int32`` -> ``'int32'``, ``np.str_`` -> ``'str'``,
-``decimal.Decimal`` -> ``'decimal'``, ``np.datetime64`` -> ``'datetime64'``); Python ``str``/``bytes``/``bool``/``int``/``float``
-are accepted as NumPy would read them (``np.dtype(str).type is np.str_``).
+``decimal.Decimal`` -> ``'decimal'``, ``np.datetime64`` -> ``'datetime64'``); Python
+``str``/``bytes``/``bool``/``int``/``float`` are accepted as NumPy would read them (``np.dtype(str).type is np.str_``).
 """
 import decimal
 import functools
