@@ -56,36 +56,51 @@ class JniContractTest {
   private def gcCount: Long = ManagementFactory.getGarbageCollectorMXBeans.asScala.map(_.getCollectionCount).sum
 
   /**
-   * A 3000x3000 RGB PNG encode of noise runs for about half a second. Were its pixels pinned in a JNI critical
-   * section (as they were), HotSpot's GC locker would hold every collection, and so every thread
-   * that needs one to allocate, until the encode ended.
+   * A PNG encode of noise long enough to observe (the image grows until one encode takes 200 ms or more on
+   * this machine). Were its pixels pinned in a JNI critical section (as they were), HotSpot's GC locker
+   * would hold every collection, and so every thread that needs one to allocate, until the encode ended.
    */
   @Test def aLongEncodeDoesNotHoldTheGarbageCollector(): Unit = {
-    val side = 3000
-    val schema = NativeLib.schemaParse(
-      s"""{"name": "S", "fields": [{"name": "img", "dtype": "uint8", "shape": [$side, $side, 3], "nullable": false,
-         |"codec": {"type": "compressed_image", "format": "png", "quality": 80}}]}""".stripMargin)
-    try {
-      val rnd = new scala.util.Random(7)
+    val rnd = new scala.util.Random(7)
+    /** An encode of a side x side noise image, and what frees its schema. */
+    def encoder(side: Int): (() => Array[Byte], () => Unit) = {
+      val schema = NativeLib.schemaParse(
+        s"""{"name": "S", "fields": [{"name": "img", "dtype": "uint8", "shape": [$side, $side, 3], "nullable": false,
+           |"codec": {"type": "compressed_image", "format": "png", "quality": 80}}]}""".stripMargin)
       val pixels = Array.fill[Byte](side * side * 3)(rnd.nextInt().toByte) // noise: slow to compress
-      def encode(): Array[Byte] = NativeLib.encodeCell(schema, 0, "|u1", Array(side.toLong, side, 3), false, pixels)
+      (() => NativeLib.encodeCell(schema, 0, "|u1", Array(side.toLong, side, 3), false, pixels),
+        () => NativeLib.schemaFree(schema))
+    }
+    def timed(encode: () => Array[Byte]): Long = {
       val t0 = System.nanoTime()
       encode()
-      val alone = (System.nanoTime() - t0) / 1000000
-      assertTrue(s"the encode took $alone ms, too short to tell", alone >= 200)
-
+      (System.nanoTime() - t0) / 1000000
+    }
+    var side = 3000
+    var (encode, free) = encoder(side)
+    var alone = timed(encode)
+    while (alone < 200 && side < 9000) {
+      free()
+      side = side * 3 / 2
+      val (nextEncode, nextFree) = encoder(side)
+      encode = nextEncode
+      free = nextFree
+      alone = timed(encode)
+    }
+    try {
+      assertTrue(s"the encode of a ${side}x$side image took $alone ms, too short to tell", alone >= 200)
       val encodeEnd = new AtomicLong()
-      val encoder = new Thread(() => { encode(); encodeEnd.set(System.nanoTime()) })
-      encoder.start()
+      val worker = new Thread(() => { encode(); encodeEnd.set(System.nanoTime()) })
+      worker.start()
       Thread.sleep(alone / 4)
       val before = gcCount
       var sink = 0L
       while (gcCount == before) sink += new Array[Byte](1 << 20).length // garbage until a collection runs
       val collected = System.nanoTime()
-      encoder.join(60000)
-      assertFalse("the encode did not finish", encoder.isAlive)
+      worker.join(60000)
+      assertFalse("the encode did not finish", worker.isAlive)
       val lead = (encodeEnd.get - collected) / 1000000
       assertTrue(s"a collection ran only $lead ms before the $alone ms encode ended ($sink)", lead >= alone / 4)
-    } finally NativeLib.schemaFree(schema)
+    } finally free()
   }
 }
