@@ -149,7 +149,7 @@ class NGram:
         """The windows of one native batch: ``columns`` maps the names of ``schema`` to per-row columns of
         the batch (rows in timestamp order); the window starts come from the batch itself."""
         starts = batch.column(batch.schema.get_field_index(_STARTS_COLUMN))
-        starts = starts.slice(0, len(starts) - starts.null_count).to_numpy()
+        starts = _arrow.to_numpy(starts.slice(0, len(starts) - starts.null_count))  # no pandas import
         base = min(self._fields)
         offsets = range(base, base + self.length)
         per_offset = []
