@@ -3,6 +3,7 @@
 mod common;
 
 use common::{hello_world, photo};
+use petastorm_native::dataset::CellDecoder;
 use petastorm_native::schema::{decode_cell, encode_cell, validate_row, Unischema};
 use petastorm_native::ErrorKind;
 
@@ -242,4 +243,47 @@ fn every_array_dtype_round_trips_by_field_through_both_array_codecs() {
             }
         }
     }
+}
+
+#[test]
+fn the_readers_cell_decoder_decodes_fixed_numeric_cells_in_place() {
+    let json = |shape: &str| {
+        format!(
+            r#"{{"name": "P", "fields": [{{"name": "m", "dtype": "int16", "shape": {shape}, "codec": {{"type": "ndarray"}}}}]}}"#
+        )
+    };
+    let p = Unischema::from_json(&json("[2, 3]")).unwrap();
+    let decoder = CellDecoder::new(&p, 0).unwrap();
+    assert_eq!(decoder.fixed_len(), Some(12));
+    let c: Vec<u8> = (0i16..6).flat_map(|v| v.to_le_bytes()).collect();
+    let mut out = [0u8; 12];
+    // The header numpy.save writes (copied without parsing) and a Fortran-ordered cell (parsed).
+    decoder.decode_into(&encode_cell(&p, 0, "<i2", &[2, 3], false, &c).unwrap(), &mut out).unwrap();
+    assert_eq!(out.as_slice(), c.as_slice());
+    let fortran: Vec<u8> = [0i16, 3, 1, 4, 2, 5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    out = [0; 12];
+    decoder.decode_into(&encode_cell(&p, 0, "<i2", &[2, 3], true, &fortran).unwrap(), &mut out).unwrap();
+    assert_eq!(out.as_slice(), c.as_slice());
+    // A cell of another shape, and one cut short, fail naming the field.
+    let other = Unischema::from_json(&json("[3, 2]")).unwrap();
+    let wrong = encode_cell(&other, 0, "<i2", &[3, 2], false, &c).unwrap();
+    let e = decoder.decode_into(&wrong, &mut out).unwrap_err();
+    assert_eq!((e.kind(), e.message()), (ErrorKind::Decode, "field 'm': expected shape (2, 3), found (3, 2)"));
+    let good = encode_cell(&p, 0, "<i2", &[2, 3], false, &c).unwrap();
+    let e = decoder.decode_into(&good[..good.len() - 1], &mut out).unwrap_err();
+    assert!(e.message().starts_with("field 'm': "), "{}", e.message());
+
+    // Images decode in place too; variable shapes decode to a tensor, as decode_cell does.
+    let s = hello_world();
+    let pixels: Vec<u8> = (0..128 * 256 * 3).map(|i| (i % 251) as u8).collect();
+    let png = encode_cell(&s, 1, "|u1", &[128, 256, 3], false, &pixels).unwrap();
+    let image = CellDecoder::new(&s, 1).unwrap();
+    let mut decoded = vec![0u8; image.fixed_len().unwrap()];
+    image.decode_into(&png, &mut decoded).unwrap();
+    assert_eq!(decoded, pixels);
+    let data: Vec<u8> = (0..2 * 128 * 30 * 2).map(|i| i as u8).collect();
+    let npy = encode_cell(&s, 2, "|u1", &[2, 128, 30, 2], false, &data).unwrap();
+    let variable = CellDecoder::new(&s, 2).unwrap();
+    assert_eq!(variable.fixed_len(), None);
+    assert_eq!(variable.decode(&npy).unwrap(), decode_cell(&s, 2, &npy).unwrap());
 }

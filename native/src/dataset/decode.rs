@@ -17,7 +17,7 @@ use arrow::datatypes::{DataType, Field as ArrowField, FieldRef};
 use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
 use rayon::prelude::*;
 
-use crate::codec::{npy, Tensor};
+use crate::codec::{byte_len, npy, Tensor};
 use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
 use crate::schema::{decode_cell, decoded_len, Codec, Field, FieldDType, Unischema};
@@ -177,15 +177,14 @@ fn tensor_column(
     budget.charge(field, decoded_len(field, cells.iter()))?;
     let element =
         arrow_type(field.dtype).ok_or_else(|| Error::decode(format!("field '{}': decimal tensors", field.name)))?;
+    let decoder = CellDecoder::new(schema, index)?;
     let decode = |i: usize| -> Result<Option<Tensor>> {
         if stop.load(Ordering::Relaxed) {
             return Err(cancelled());
         }
         match cells.is_null(i) {
             true => Ok(None),
-            false => {
-                decode_cell(schema, index, cells.value(i)).map(Some).map_err(|e| e.context(format_args!("row {i}")))
-            }
+            false => decoder.decode(cells.value(i)).map(Some).map_err(|e| e.context(format_args!("row {i}"))),
         }
     };
     let nulls = cells.nulls().cloned();
@@ -195,10 +194,9 @@ fn tensor_column(
     match fixed {
         Some(shape) => {
             let size: usize = shape.iter().product();
-            let fast = matches!(field.dtype.array_kind(), Some((Kind::Int | Kind::UInt | Kind::Float, Some(_))));
-            let values = match fast {
-                true if size > 0 => fixed_numeric(cells, &shape, field, &element, &decode)?,
-                _ => {
+            let values = match decoder.fixed_len() {
+                Some(cell_bytes) => fixed_numeric(cells, &decoder, cell_bytes, &element, stop)?,
+                None => {
                     let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
                     let mut values = Values::new(field.dtype);
                     for t in &tensors {
@@ -228,51 +226,100 @@ fn tensor_column(
     }
 }
 
-/// Fixed-size numeric tensors decode in parallel straight into one values buffer. NPY cells
-/// that start with the exact header `numpy.save` writes for the field are copied without
-/// parsing it; any other cell goes through the full, checked decoder.
+/// Fixed-size numeric tensors decode in parallel straight into one values buffer (null cells
+/// stay zero).
 fn fixed_numeric(
     cells: &BinaryArray,
-    shape: &[usize],
-    field: &Field,
+    decoder: &CellDecoder,
+    cell_bytes: usize,
     element: &DataType,
-    decode: &(dyn Fn(usize) -> Result<Option<Tensor>> + Sync),
+    stop: &AtomicBool,
 ) -> Result<ArrayRef> {
     let itemsize = element.primitive_width().expect("numeric element");
-    let size: usize = shape.iter().product();
-    let cell_bytes = size.checked_mul(itemsize).ok_or_else(|| too_big(field))?;
-    let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
-    let known_header = match (&field.codec, field.dtype.array_kind()) {
-        (Some(Codec::Ndarray), Some((kind, Some(width)))) => {
-            Some(npy::header(ArrayDType::native(kind, width), shape, false))
-        }
-        _ => None,
-    };
+    let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(decoder.field))?;
     let mut buffer = MutableBuffer::from_len_zeroed(total);
     buffer.as_slice_mut().par_chunks_mut(cell_bytes).enumerate().try_for_each(|(i, out)| -> Result<()> {
-        if let Some(header) = &known_header {
-            let cell = if cells.is_null(i) { &[][..] } else { cells.value(i) };
-            if cell.len() == header.len() + cell_bytes && cell.starts_with(header) {
+        if stop.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
+        match cells.is_null(i) {
+            true => Ok(()),
+            false => decoder.decode_into(cells.value(i), out).map_err(|e| e.context(format_args!("row {i}"))),
+        }
+    })?;
+    primitive(element, total / itemsize, buffer.into())
+}
+
+/// One binary-codec field's cell decoder, exactly as the reader's decode stage runs it on each
+/// cell (public for benchmarks of the bare decode cost, e.g. `examples/decode_floor.rs`).
+/// Fixed-size numeric tensors decode in place into their slot of the column's values buffer
+/// ([`decode_into`](Self::decode_into)); other fields decode to a [`Tensor`] ([`decode`](Self::decode)).
+/// Errors are `Decode` and name the field.
+pub struct CellDecoder<'a> {
+    schema: &'a Unischema,
+    index: usize,
+    field: &'a Field,
+    /// The bytes one cell decodes to, for fixed-size numeric tensors.
+    fixed_len: Option<usize>,
+    /// The exact NPY header `numpy.save` writes for the field: cells that start with it are
+    /// copied without parsing it.
+    known_header: Option<Vec<u8>>,
+}
+
+impl<'a> CellDecoder<'a> {
+    /// The decoder of field `index` of `schema` (any field: only binary-codec cells decode).
+    pub fn new(schema: &'a Unischema, index: usize) -> Result<CellDecoder<'a>> {
+        let field = schema.field(index)?;
+        let shape: Option<Vec<usize>> = field.shape.iter().copied().collect();
+        let numeric = match field.dtype.array_kind() {
+            Some((kind @ (Kind::Int | Kind::UInt | Kind::Float), Some(width))) => Some((kind, width)),
+            _ => None,
+        };
+        let (fixed_len, known_header) = match (shape, numeric) {
+            (Some(shape), Some((kind, width))) if shape.iter().product::<usize>() > 0 => {
+                let len = byte_len(ArrayDType::native(kind, width), &shape).ok_or_else(|| too_big(field))?;
+                let header = matches!(field.codec, Some(Codec::Ndarray))
+                    .then(|| npy::header(ArrayDType::native(kind, width), &shape, false));
+                (Some(len), header)
+            }
+            _ => (None, None),
+        };
+        Ok(CellDecoder { schema, index, field, fixed_len, known_header })
+    }
+
+    /// The bytes one cell decodes to when the field's cells decode in place (fixed-size
+    /// numeric tensors), else `None`.
+    pub fn fixed_len(&self) -> Option<usize> {
+        self.fixed_len
+    }
+
+    /// Decodes `cell` into `out`, which must hold [`fixed_len`](Self::fixed_len) bytes.
+    pub fn decode_into(&self, cell: &[u8], out: &mut [u8]) -> Result<()> {
+        if let Some(header) = &self.known_header {
+            if cell.len() == header.len() + out.len() && cell.starts_with(header) {
                 out.copy_from_slice(&cell[header.len()..]);
                 return Ok(());
             }
         }
-        if let Some(t) = decode(i)? {
-            let view = t.view();
-            let data = view.c_order_le()?;
-            if data.len() != out.len() {
-                return Err(Error::decode(format!(
-                    "field '{}': row {i}: decoded {} bytes, expected {}",
-                    field.name,
-                    data.len(),
-                    out.len()
-                )));
-            }
-            out.copy_from_slice(&data);
+        let tensor = self.decode(cell)?;
+        let view = tensor.view();
+        let data = view.c_order_le()?;
+        if data.len() != out.len() {
+            return Err(Error::decode(format!(
+                "field '{}': decoded {} bytes, expected {}",
+                self.field.name,
+                data.len(),
+                out.len()
+            )));
         }
+        out.copy_from_slice(&data);
         Ok(())
-    })?;
-    primitive(element, total / itemsize, buffer.into())
+    }
+
+    /// Decodes `cell` into a C-order, little-endian tensor checked against the field.
+    pub fn decode(&self, cell: &[u8]) -> Result<Tensor> {
+        decode_cell(self.schema, self.index, cell)
+    }
 }
 
 /// The variable-shape tensor storage layout.

@@ -23,3 +23,5 @@ mod thrift;
 mod values;
 pub mod view;
 pub mod writer;
+
+pub use decode::CellDecoder;
