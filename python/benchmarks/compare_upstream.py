@@ -10,9 +10,11 @@ the floor, peak RSS of ours and of upstream's best run, and Lance where it is th
 * Every reader measurement runs in a fresh process (_upstream_side.py, in our venv with this tree's
   package, or in upstream's), so each has its own peak RSS (VmHWM). Steady state: --warmup seconds
   discarded, rows counted for --seconds. ``... one epoch`` rows time one epoch from ``import petastorm``.
-* Floor: our own codecs decoding the same cells in a loop on all cores, no reader (hello-world, JPEG and
-  MNIST-like ``make_batch_reader``); for ``make_reader`` on MNIST-like, building one namedtuple per row from
-  decoded columns; for plain columns, ``pyarrow.parquet.read_table``.
+* Floor: the bare decode cost of our own codecs (hello-world, JPEG, MNIST-like ``make_batch_reader``):
+  native/examples/decode_floor.rs, built here on demand, decodes every codec cell of the dataset, loaded in
+  memory once, with the reader's own per-cell decoder on all cores, in a loop: no reader, no Parquet, no
+  Python. For ``make_reader`` on MNIST-like, building one namedtuple per row from decoded columns; for plain
+  columns, ``pyarrow.parquet.read_table``.
 * Materialization (bench_materialize.py: PySpark with the same user code, and the JVM writer) and
   make_spark_converter with its torch epoch (bench_converter.py) are in the table too; the transform case
   and first-row latency come from bench_transforms.py / bench_first_row.py when those exist.
@@ -24,18 +26,17 @@ Not a test.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / 'python'))  # this tree's package, also for the in-process converter side
 
-import numpy as np  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 import bench_converter  # noqa: E402
@@ -47,7 +48,7 @@ READER_CASES = [
     ('hello', 'make_reader hello-world', 'hello', 'decode'),
     ('hello_b', 'make_batch_reader hello-world', 'hello', 'decode'),
     ('mnist', 'make_reader MNIST-like', 'mnist', 'namedtuple'),
-    ('mnist_b', 'make_batch_reader MNIST-like', 'mnist', None),  # 784-byte cells: a Python call costs more
+    ('mnist_b', 'make_batch_reader MNIST-like', 'mnist', 'decode'),
     ('jpeg', 'make_reader JPEG 224x224 + NPZ', 'jpeg', 'decode'),
     ('jpeg_b', 'make_batch_reader JPEG 224x224 + NPZ', 'jpeg', 'decode'),
     ('floats_r', 'make_reader 8 x float64 (plain)', 'floats', 'read_table'),
@@ -143,21 +144,20 @@ def _stored_cells(url, schema):
     return {n: [c for t in tables for c in t.column(n).to_pylist()] for n in names}
 
 
-def decode_floor(url, schema, seconds):
-    """rows/s of our codecs decoding every codec cell of the dataset on all cores (no reader)."""
-    cells = _stored_cells(url, schema)
-    rows = len(next(iter(cells.values())))
-    threads = os.cpu_count() or 1
-    work = [(schema.fields[n], part) for n in cells for part in np.array_split(np.arange(rows), threads)]
+def build_decode_floor():
+    """Builds native/examples/decode_floor.rs (cargo skips it when up to date); returns its binary."""
+    cargo = shutil.which('cargo') or str(Path.home() / '.cargo' / 'bin' / 'cargo')
+    subprocess.run([cargo, 'build', '--release', '-q', '-p', 'petastorm-native', '--example', 'decode_floor'],
+                   cwd=str(ROOT), check=True)
+    target = Path(os.environ.get('CARGO_TARGET_DIR', ROOT / 'target'))
+    return target / 'release' / 'examples' / 'decode_floor'
 
-    def decode(item):
-        field, indices = item
-        column = cells[field.name]
-        for i in indices:
-            field.codec.decode(field, column[i])
 
-    with ThreadPoolExecutor(threads) as pool:
-        return _timed_rate(rows, lambda: list(pool.map(decode, work)), seconds)
+def decode_floor(binary, url, seconds):
+    """rows/s of the reader's per-cell decoder on every codec cell of the dataset, in memory, on all cores."""
+    out = subprocess.run([str(binary), url, '--seconds', str(seconds)], stdout=subprocess.PIPE, text=True,
+                         check=True)
+    return json.loads(out.stdout.splitlines()[-1])['rows_per_s']
 
 
 def namedtuple_floor(url, schema, seconds):
@@ -181,12 +181,13 @@ def read_table_floor(url, seconds):
 def floors(urls, seconds):
     """{case: rows/s} of the floor of each reader case that has one."""
     found, cache = {}, {}
+    binary = build_decode_floor()
     for case, _, dataset, kind in READER_CASES:
         if kind is None:
             continue
         if (kind, dataset) not in cache:
             schema = DATASETS[dataset][0]
-            cache[kind, dataset] = (decode_floor(urls[dataset], schema, seconds) if kind == 'decode' else
+            cache[kind, dataset] = (decode_floor(binary, urls[dataset], seconds) if kind == 'decode' else
                                     namedtuple_floor(urls[dataset], schema, seconds) if kind == 'namedtuple' else
                                     read_table_floor(urls[dataset], seconds))
         found[case] = cache[kind, dataset]
@@ -329,7 +330,7 @@ def main():
         tmp = Path(tmp)
         print('generating datasets in {} ...'.format(tmp), flush=True)
         urls = {name: generate(tmp, name, scale) for name, scale in scales.items()}
-        print('floors (our codecs on {} cores, no reader) ...'.format(os.cpu_count()), flush=True)
+        print('floors (examples/decode_floor.rs on {} cores, no reader) ...'.format(os.cpu_count()), flush=True)
         floor = floors(urls, args.seconds)
         print('readers (a fresh process per measurement) ...', flush=True)
         readers = measure_readers(args, urls, upstream_configs)
