@@ -1,13 +1,15 @@
 //! The decode floor: what decoding a dataset's codec cells costs with no reader around it.
 //!
-//! `cargo run --release -p petastorm-native --example decode_floor -- URL [--threads N] [--seconds S]`
+//! `cargo run --release -p petastorm-native --example decode_floor -- URL [--threads N] [--seconds S] [--parquet]`
 //!
 //! Opens the dataset as the reader does (its Unischema from `_common_metadata` or the footers),
 //! loads every cell of its binary-codec fields into memory once, then decodes all of them with
 //! the reader's own per-cell decoder ([`CellDecoder`]; fixed-size numeric tensors in place into a
 //! values buffer, as the reader does) on N threads (default: all cores), pass after pass for S
-//! seconds (default 3). Prints one JSON line: the best pass's rows/s, the threads, the cells
-//! decoded per pass and the fields.
+//! seconds (default 3). With `--parquet` a pass also reads those columns from the Parquet files
+//! (held in memory), a row group per task: the floor of a reader that must decode Parquet pages.
+//! Prints one JSON line: the best pass's rows/s, the threads, the cells decoded per pass and the
+//! fields.
 
 use std::time::{Duration, Instant};
 
@@ -26,12 +28,13 @@ struct Args {
     url: String,
     threads: usize,
     seconds: f64,
+    parquet: bool,
 }
 
 fn parse_args() -> Result<Args> {
-    let usage = || Error::value("usage: decode_floor URL [--threads N] [--seconds S]");
+    let usage = || Error::value("usage: decode_floor URL [--threads N] [--seconds S] [--parquet]");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut args = Args { url: String::new(), threads: cores, seconds: 3.0 };
+    let mut args = Args { url: String::new(), threads: cores, seconds: 3.0, parquet: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -39,6 +42,7 @@ fn parse_args() -> Result<Args> {
                 args.threads = it.next().and_then(|v| v.parse().ok()).filter(|n| *n > 0).ok_or_else(usage)?
             }
             "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).ok_or_else(usage)?,
+            "--parquet" => args.parquet = true,
             _ if args.url.is_empty() && !arg.starts_with("--") => args.url = arg,
             _ => return Err(usage()),
         }
@@ -61,32 +65,50 @@ fn codec_fields(schema: &Unischema) -> Vec<usize> {
         .collect()
 }
 
-/// Every row group of every data file: one binary column per field of `fields`, in that order.
-fn load_cells(dataset: &Dataset, fields: &[usize]) -> Result<Vec<Vec<BinaryArray>>> {
-    let names: Vec<&str> = fields.iter().map(|&i| dataset.schema.fields()[i].name.as_str()).collect();
+/// One row group of a data file held in memory.
+struct Group {
+    file: Bytes,
+    rel: String,
+    index: usize,
+}
+
+/// Every row group of every data file of `dataset`, the files read into memory.
+fn load_groups(dataset: &Dataset) -> Result<Vec<Group>> {
     let mut groups = Vec::new();
     for file in &dataset.files {
         let bytes = storage::read_optional(&file.location)?
             .ok_or_else(|| Error::io(format!("file '{}' disappeared", file.rel)))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).map_err(parquet_error)?;
-        let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().copied());
-        // one batch per row group, as the reader reads them
-        let group_rows = builder.metadata().row_groups().iter().map(|g| g.num_rows()).max().unwrap_or(1);
-        let batch_size = usize::try_from(group_rows).unwrap_or(1).max(1);
-        let reader = builder.with_projection(mask).with_batch_size(batch_size).build().map_err(parquet_error)?;
-        for batch in reader {
-            let batch = batch.map_err(|e| Error::io(format!("file '{}': {e}", file.rel)))?;
-            let column = |name: &&str| -> Result<BinaryArray> {
-                let array = batch
-                    .column_by_name(name)
-                    .ok_or_else(|| Error::value(format!("file '{}' has no column '{name}'", file.rel)))?;
-                let binary = cast(array, &DataType::Binary).map_err(|e| Error::value(format!("'{name}': {e}")))?;
-                Ok(binary.as_binary::<i32>().clone())
-            };
-            groups.push(names.iter().map(column).collect::<Result<Vec<_>>>()?);
+        let file_bytes = Bytes::from(bytes);
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file_bytes.clone()).map_err(parquet_error)?;
+        for index in 0..builder.metadata().num_row_groups() {
+            groups.push(Group { file: file_bytes.clone(), rel: file.rel.clone(), index });
         }
     }
     Ok(groups)
+}
+
+/// The binary columns `names` of one row group, read as the reader reads them (one batch).
+fn read_group(group: &Group, names: &[&str]) -> Result<Vec<BinaryArray>> {
+    let place = |e: &dyn std::fmt::Display| Error::io(format!("file '{}', row group {}: {e}", group.rel, group.index));
+    let builder = ParquetRecordBatchReaderBuilder::try_new(group.file.clone()).map_err(parquet_error)?;
+    let rows = builder.metadata().row_group(group.index).num_rows();
+    let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_row_groups(vec![group.index])
+        .with_batch_size(usize::try_from(rows).unwrap_or(1).max(1))
+        .build()
+        .map_err(parquet_error)?;
+    let mut columns = Vec::with_capacity(names.len());
+    for batch in reader {
+        let batch = batch.map_err(|e| place(&e))?;
+        for name in names {
+            let array = batch.column_by_name(name).ok_or_else(|| place(&format!("no column '{name}'")))?;
+            let binary = cast(array, &DataType::Binary).map_err(|e| place(&format!("column '{name}': {e}")))?;
+            columns.push(binary.as_binary::<i32>().clone());
+        }
+    }
+    Ok(columns)
 }
 
 /// A thread's share of a pass: rows `[start, end)` of every row group, each field decoded
@@ -116,6 +138,35 @@ fn decode_share(
     Ok(())
 }
 
+/// One pass on `threads` threads: the cells split by rows within each row group, or with
+/// `parquet`, whole row groups read from the in-memory files and then decoded, per thread.
+fn pass(
+    decoders: &[CellDecoder],
+    groups: &[Group],
+    cells: &[Vec<BinaryArray>],
+    parquet: Option<&[&str]>,
+    buffers: &mut [Vec<Vec<u8>>],
+) -> Result<()> {
+    let threads = buffers.len();
+    std::thread::scope(|scope| {
+        let running: Vec<_> = buffers
+            .iter_mut()
+            .enumerate()
+            .map(|(t, own)| {
+                scope.spawn(move || match parquet {
+                    None => decode_share(decoders, cells, (t, threads), own),
+                    Some(names) => groups
+                        .iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .try_for_each(|group| decode_share(decoders, &[read_group(group, names)?], (0, 1), own)),
+                })
+            })
+            .collect();
+        running.into_iter().try_for_each(|r| r.join().expect("a decode thread panicked"))
+    })
+}
+
 fn main() -> Result<()> {
     let args = parse_args()?;
     let dataset = Dataset::open(std::slice::from_ref(&args.url), &[])?;
@@ -123,31 +174,25 @@ fn main() -> Result<()> {
     if fields.is_empty() {
         return Err(Error::value(format!("dataset '{}' has no binary-codec field", args.url)));
     }
-    let groups = load_cells(&dataset, &fields)?;
+    let names: Vec<&str> = fields.iter().map(|&i| dataset.schema.fields()[i].name.as_str()).collect();
+    let groups = load_groups(&dataset)?;
+    let cells = groups.iter().map(|g| read_group(g, &names)).collect::<Result<Vec<_>>>()?;
     let decoders = fields.iter().map(|&i| CellDecoder::new(&dataset.schema, i)).collect::<Result<Vec<_>>>()?;
-    let rows: usize = groups.iter().map(|g| g[0].len()).sum();
+    let rows: usize = cells.iter().map(|g| g.first().map_or(0, |c| c.len())).sum();
     let mut buffers: Vec<Vec<Vec<u8>>> = (0..args.threads).map(|_| vec![Vec::new(); fields.len()]).collect();
     let (deadline, mut best) = (Instant::now() + Duration::from_secs_f64(args.seconds), Duration::MAX);
     loop {
         let start = Instant::now();
-        std::thread::scope(|scope| {
-            let (decoders, groups, threads) = (&decoders, &groups, args.threads);
-            let running: Vec<_> = buffers
-                .iter_mut()
-                .enumerate()
-                .map(|(t, own)| scope.spawn(move || decode_share(decoders, groups, (t, threads), own)))
-                .collect();
-            running.into_iter().try_for_each(|r| r.join().expect("a decode thread panicked"))
-        })?;
+        pass(&decoders, &groups, &cells, args.parquet.then_some(&names[..]), &mut buffers)?;
         best = best.min(start.elapsed());
         if Instant::now() >= deadline {
             break;
         }
     }
-    let names: Vec<&str> = fields.iter().map(|&i| dataset.schema.fields()[i].name.as_str()).collect();
     let out = serde_json::json!({
         "rows_per_s": rows as f64 / best.as_secs_f64(),
         "threads": args.threads,
+        "parquet": args.parquet,
         "rows": rows,
         "cells": rows * fields.len(),
         "fields": names,
