@@ -7,7 +7,9 @@
 //! the reader's own per-cell decoder ([`CellDecoder`]; fixed-size numeric tensors in place into a
 //! values buffer, as the reader does) on N threads (default: all cores), pass after pass for S
 //! seconds (default 3). With `--parquet` a pass also reads those columns from the Parquet files
-//! (held in memory), a row group per task: the floor of a reader that must decode Parquet pages.
+//! (held in memory) with the `parquet` crate's synchronous reader, a row group per task: an
+//! estimate of what decoding the pages adds, not a strict floor (the reader's own, asynchronous
+//! path has measured cheaper per CPU-second on hello-world).
 //! Prints one JSON line: the best pass's rows/s, rows per CPU-second over all passes (Linux), the
 //! threads, the cells decoded per pass and the fields.
 
