@@ -5,7 +5,7 @@
 # Upstream lives in its own venv (both packages are named `petastorm`), built here when missing with:
 #   python3.11 -m venv /tmp/upvenv
 #   /tmp/upvenv/bin/pip install petastorm==0.13.1 'pyarrow==14.0.2' 'numpy<2' 'pandas<2.2' pyspark==3.5.3 \
-#       opencv-python-headless
+#       opencv-python-headless tensorflow-cpu==2.20.0
 # Lance (the columnar torch peer) in another, when missing:  python3.11 -m venv /tmp/lancevenv &&
 #   /tmp/lancevenv/bin/pip install pylance
 # Both get torch from the project venv (a .pth file naming a folder of links to torch and its pure-Python
@@ -44,6 +44,9 @@ if ! "$UPSTREAM_PYTHON" -c "import petastorm, cv2" 2>/dev/null; then
   python3.11 -m venv "$(dirname "$(dirname "$UPSTREAM_PYTHON")")"
   "$UPSTREAM_PYTHON" -m pip install -q petastorm==0.13.1 'pyarrow==14.0.2' 'numpy<2' 'pandas<2.2' pyspark==3.5.3 \
     opencv-python-headless
+fi
+if ! "$UPSTREAM_PYTHON" -c "import tensorflow" 2>/dev/null; then  # the TF row's upstream side
+  "$UPSTREAM_PYTHON" -m pip install -q tensorflow-cpu==2.20.0 'numpy<2' || echo "no TensorFlow upstream: the TF row goes without it"
 fi
 share_torch "$UPSTREAM_PYTHON"
 if ! "$LANCE_PYTHON" -c "import lance" 2>/dev/null; then

@@ -26,6 +26,11 @@
 //! # Ok::<(), petastorm_native::Error>(())
 //! ```
 
+/// The library's heap: mimalloc keeps freed batch buffers for the next batch (see native/Cargo.toml).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod codec;
 pub mod dataset;
 pub mod dtype;

@@ -42,10 +42,10 @@ def _torch_columns(reader, batch_size=1024):
         yield len(next(iter(batch.values())))
 
 
-def _tf_rows(reader):
+def _tf_rows(reader, batch_size=64):
     from petastorm.tf_utils import make_petastorm_dataset
-    for _ in make_petastorm_dataset(reader):
-        yield 1
+    for batch in make_petastorm_dataset(reader).batch(batch_size):  # a training input pipeline batches in TF
+        yield int(batch[0].shape[0])
 
 
 # case: (make_batch_reader?, row counts of a reader's output, one epoch timed from a cold start?)

@@ -56,7 +56,7 @@ READER_CASES = [
     ('torch', 'torch DataLoader(make_reader) b64 MNIST', 'mnist', None),
     ('btorch', 'BatchedDataLoader(batch_reader) b1024 8xf64', 'floats', None),
     ('mnist_epoch', 'BatchedDataLoader b64 MNIST, one epoch', 'mnist', None),
-    ('tf', 'TF make_petastorm_dataset(make_reader) MNIST', 'mnist', None),
+    ('tf', 'TF make_petastorm_dataset.batch(64) MNIST', 'mnist', None),
 ]
 LANCE_CASES = {'btorch': 'floats', 'mnist_epoch': 'mnist'}
 UPSTREAM_CONFIGS = [('thread', 1), ('thread', 2), ('thread', 4), ('process', 1), ('process', 2),

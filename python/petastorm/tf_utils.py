@@ -17,6 +17,8 @@ from calendar import timegm
 import numpy as np
 import tensorflow as tf
 
+from petastorm import _arrow
+
 _NUMPY_TO_TF_DTYPES_MAPPING = {
     np.bool_: tf.bool,
     np.int8: tf.int8,
@@ -147,6 +149,9 @@ def make_petastorm_dataset(reader):
     signature = row_type(*[tf.TensorSpec(shape, dtype) for shape, dtype in
                            zip(_shapes(reader), _schema_to_tf_dtypes(schema))])
 
+    if _rows_in_chunks(reader):
+        return _chunked_rows_dataset(reader, row_type, signature)
+
     def dequeue_sample_impl():
         if reader.last_row_consumed:
             reader.reset()
@@ -154,6 +159,28 @@ def make_petastorm_dataset(reader):
             yield _sanitize_field_tf_types(row)
 
     return tf.data.Dataset.from_generator(dequeue_sample_impl, output_signature=signature)
+
+
+def _rows_in_chunks(reader):
+    """``True`` for a ``make_reader`` of ours whose every field has a fixed shape: its rows can cross into TF a
+    decoded chunk at a time."""
+    return (not reader.batched_output and hasattr(reader, '_iter_chunks')
+            and all(None not in (f.shape or ()) for f in reader.schema.fields.values()))
+
+
+def _chunked_rows_dataset(reader, row_type, signature):
+    """The rows of ``reader`` as :func:`make_petastorm_dataset` gives them, handed to TF one decoded chunk at a
+    time and split into rows by ``unbatch`` (one Python call per chunk rather than per row)."""
+    chunk_signature = row_type(*[tf.TensorSpec((None,) + tuple(spec.shape), spec.dtype) for spec in signature])
+
+    def chunks():
+        if reader.last_row_consumed:
+            reader.reset()
+        for _, columns in reader._iter_chunks():
+            yield row_type(*[_sanitize_value(name, _arrow.stack_rows(c) if isinstance(c, list) else c)
+                             for name, c in zip(row_type._fields, columns)])
+
+    return tf.data.Dataset.from_generator(chunks, output_signature=chunk_signature).unbatch()
 
 
 def _py_func_value(v):

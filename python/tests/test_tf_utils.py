@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from _reader_helpers import ROWS_COUNT, test_dataset, time_limit  # noqa: F401
 from petastorm import make_batch_reader, make_reader
-from petastorm.tf_utils import (RANDOM_SHUFFLING_QUEUE_SIZE, _numpy_to_tf_dtypes, _sanitize_field_tf_types,
-                                make_petastorm_dataset, tf_tensors)
+from petastorm.tf_utils import (RANDOM_SHUFFLING_QUEUE_SIZE, _numpy_to_tf_dtypes, _rows_in_chunks,
+                                _sanitize_field_tf_types, make_petastorm_dataset, tf_tensors)
 
 FIELDS = ['id', 'id2', 'label', 'score', 'flag', 'price', 'matrix', 'ragged', 'image', 'packed']
 
@@ -44,7 +44,8 @@ def test_sanitize():
 def _check_row(row, want):
     assert row.matrix.shape == (4, 3) and row.matrix.dtype == tf.float32
     np.testing.assert_array_equal(row.matrix.numpy(), want['matrix'])
-    np.testing.assert_array_equal(row.ragged.numpy(), want['ragged'])
+    if hasattr(row, 'ragged'):
+        np.testing.assert_array_equal(row.ragged.numpy(), want['ragged'])
     np.testing.assert_array_equal(row.image.numpy(), want['image'])
     assert row.packed.dtype == tf.int32
     np.testing.assert_array_equal(row.packed.numpy(), want['packed'].astype(np.int32))
@@ -69,6 +70,26 @@ def test_make_petastorm_dataset_rows(test_dataset):
         assert count == ROWS_COUNT
         # a second pass resets the finished reader, as upstream's does
         assert sorted(int(row.id.numpy()) for row in dataset) == list(range(ROWS_COUNT))
+
+
+def test_fixed_shape_rows_cross_into_tf_a_chunk_at_a_time_and_equal_the_rows(test_dataset):
+    url, rows = test_dataset
+    fields = [f for f in FIELDS if f != 'ragged']
+    with make_reader(url, schema_fields=fields, workers_count=2, shuffle_row_groups=False) as reader:
+        assert _rows_in_chunks(reader)
+        plain = [r.id for r in make_reader(url, schema_fields=['id'], shuffle_row_groups=False, workers_count=1)]
+        first = next(reader)  # the rest of its chunk still comes through the dataset
+        dataset = make_petastorm_dataset(reader)
+        assert dataset.element_spec.image.shape == (8, 6, 3) and dataset.element_spec.id.shape == ()
+        assert dataset.element_spec.price.dtype == tf.string and dataset.element_spec.packed.dtype == tf.int32
+        ids = [int(first.id)]
+        for row in dataset:
+            for name in fields:  # the row layout of the per-row path: one value per field, no batch dimension
+                assert getattr(row, name).shape == getattr(dataset.element_spec, name).shape
+            _check_row(row, rows[int(row.id.numpy())])
+            ids.append(int(row.id.numpy()))
+        assert ids == plain  # the reader's order, every row once
+        assert sum(int(b.id.shape[0]) for b in dataset.batch(7)) == ROWS_COUNT  # a second pass resets the reader
 
 
 def test_make_petastorm_dataset_batches(test_dataset):
