@@ -228,9 +228,10 @@ fn tensor_column(
     }
 }
 
-/// Fixed-size numeric tensors decode in parallel straight into one values buffer. NPY cells
-/// that start with the exact header `numpy.save` writes for the field are copied without
-/// parsing it; any other cell goes through the full, checked decoder.
+/// Fixed-size numeric tensors decode straight into one values buffer. NPY cells that start
+/// with the exact header `numpy.save` writes for the field are copied without parsing it (all
+/// in one pass when every cell is so, see [`known_payloads`]); otherwise cells decode in
+/// parallel, any cell without that header through the full, checked decoder.
 fn fixed_numeric(
     cells: &BinaryArray,
     shape: &[usize],
@@ -248,6 +249,9 @@ fn fixed_numeric(
         }
         _ => None,
     };
+    if let Some(buffer) = known_header.as_deref().and_then(|h| known_payloads(cells, h, cell_bytes, total)) {
+        return primitive(element, total / itemsize, buffer.into());
+    }
     let mut buffer = MutableBuffer::from_len_zeroed(total);
     buffer.as_slice_mut().par_chunks_mut(cell_bytes).enumerate().try_for_each(|(i, out)| -> Result<()> {
         if let Some(header) = &known_header {
@@ -273,6 +277,22 @@ fn fixed_numeric(
         Ok(())
     })?;
     primitive(element, total / itemsize, buffer.into())
+}
+
+/// The payloads of `cells` concatenated, when every cell is `header` then `cell_bytes` bytes
+/// (no null): one sequential copy, without first zeroing a `total`-byte buffer. `None` otherwise.
+fn known_payloads(cells: &BinaryArray, header: &[u8], cell_bytes: usize, total: usize) -> Option<MutableBuffer> {
+    if cells.null_count() > 0 {
+        return None;
+    }
+    let mut buffer = MutableBuffer::with_capacity(total);
+    for cell in (0..cells.len()).map(|i| cells.value(i)) {
+        if cell.len() != header.len() + cell_bytes || !cell.starts_with(header) {
+            return None;
+        }
+        buffer.extend_from_slice(&cell[header.len()..]);
+    }
+    Some(buffer)
 }
 
 /// The variable-shape tensor storage layout.
