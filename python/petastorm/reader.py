@@ -9,6 +9,7 @@ Importing it does not import pyspark, torch, tensorflow or pandas.
 """
 import collections.abc
 import decimal
+import itertools
 import os
 import warnings
 import weakref
@@ -342,7 +343,8 @@ class Reader(object):
         self._predicate_fields = [n for n in self._read_fields if n in set(options['predicate_fields'] or ())]
         self._transform_spec = transform_spec
         self.schema = transform_schema(view, transform_spec) if transform_spec is not None else view
-        self._make = self.schema._get_namedtuple()._make
+        self._row_type = self.schema._get_namedtuple()
+        self._make = self._row_type._make
         converter = _convert.BatchConverter(
             dict(self._read_fields), self._view_names,
             list(self.schema.fields), self.is_batched_reader, self._py_predicate, self._predicate_fields,
@@ -404,7 +406,9 @@ class Reader(object):
             n, columns = self._next_chunk_columns()
             if self.is_batched_reader:
                 return self._make(columns)
-            self._rows = map(self._make, zip(*columns)) if self.ngram is None else iter(columns)
+            # tuple.__new__(row type, values): the namedtuple without _make's Python frame per row
+            self._rows = (map(tuple.__new__, itertools.repeat(self._row_type), zip(*columns)) if self.ngram is None
+                          else iter(columns))
             try:
                 return next(self._rows)
             except StopIteration:

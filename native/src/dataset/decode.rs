@@ -13,7 +13,7 @@ use arrow::array::{
 };
 use arrow::buffer::{Buffer, MutableBuffer, NullBuffer, OffsetBuffer};
 use arrow::compute::{cast_with_options, CastOptions};
-use arrow::datatypes::{DataType, Field as ArrowField, FieldRef};
+use arrow::datatypes::{DataType, Field as ArrowField, FieldRef, Int32Type};
 use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
 use rayon::prelude::*;
 
@@ -77,7 +77,7 @@ pub fn decode_column(
         array,
     };
     match field.codec {
-        Some(Codec::Ndarray | Codec::CompressedNdarray | Codec::CompressedImage { .. }) => {
+        _ if decodes_cells(field) => {
             let start = Instant::now();
             let column = tensor_column(schema, index, raw, budget, stop)?;
             log::trace!("field '{}': decoded {} cells in {} ms", field.name, raw.len(), start.elapsed().as_millis());
@@ -87,6 +87,12 @@ pub fn decode_column(
         Some(Codec::Custom { .. }) => Ok(plain(Arc::clone(raw))),
         _ => scalar_column(field, raw, batch_mode).map(plain),
     }
+}
+
+/// Whether the field's stored cells are decoded here (NumPy arrays and images), not passed
+/// through (scalars, custom codecs).
+pub fn decodes_cells(field: &Field) -> bool {
+    matches!(field.codec, Some(Codec::Ndarray | Codec::CompressedNdarray | Codec::CompressedImage { .. }))
 }
 
 /// The Arrow type of a NumPy scalar type (`None` for decimals and datetimes, kept as stored).
@@ -161,6 +167,7 @@ fn tensor_column(
     let field = schema.field(index)?;
     let binary = match raw.data_type() {
         DataType::Binary => Arc::clone(raw),
+        DataType::Dictionary(key, value) if **key == DataType::Int32 && **value == DataType::Binary => Arc::clone(raw),
         DataType::LargeBinary | DataType::BinaryView => {
             cast_with_options(raw, &DataType::Binary, &CastOptions::default())
                 .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?
@@ -173,8 +180,8 @@ fn tensor_column(
             )))
         }
     };
-    let cells = binary.as_binary::<i32>();
-    budget.charge(field, decoded_len(field, cells.iter()))?;
+    let cells = Cells::of(field, &binary)?;
+    budget.charge(field, decoded_len(field, (0..cells.len()).map(|i| cells.get(i))))?;
     let element =
         arrow_type(field.dtype).ok_or_else(|| Error::decode(format!("field '{}': decimal tensors", field.name)))?;
     let decoder = CellDecoder::new(schema, index)?;
@@ -182,9 +189,9 @@ fn tensor_column(
         if stop.load(Ordering::Relaxed) {
             return Err(cancelled());
         }
-        match cells.is_null(i) {
-            true => Ok(None),
-            false => decoder.decode(cells.value(i)).map(Some).map_err(|e| e.context(format_args!("row {i}"))),
+        match cells.get(i) {
+            None => Ok(None),
+            Some(cell) => decoder.decode(cell).map(Some).map_err(|e| e.context(format_args!("row {i}"))),
         }
     };
     let nulls = cells.nulls().cloned();
@@ -195,7 +202,7 @@ fn tensor_column(
         Some(shape) => {
             let size: usize = shape.iter().product();
             let values = match decoder.fixed_len() {
-                Some(cell_bytes) => fixed_numeric(cells, &decoder, cell_bytes, &element, stop)?,
+                Some(cell_bytes) => fixed_numeric(&cells, &decoder, cell_bytes, &element, stop)?,
                 None => {
                     let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
                     let mut values = Values::new(field.dtype);
@@ -226,10 +233,11 @@ fn tensor_column(
     }
 }
 
-/// Fixed-size numeric tensors decode in parallel straight into one values buffer (null cells
-/// stay zero).
+/// Fixed-size numeric tensors decode straight into one values buffer (null cells stay zero):
+/// in one sequential copy when every cell carries the field's exact NPY header (see
+/// [`known_payloads`]), else in parallel through [`CellDecoder::decode_into`].
 fn fixed_numeric(
-    cells: &BinaryArray,
+    cells: &Cells,
     decoder: &CellDecoder,
     cell_bytes: usize,
     element: &DataType,
@@ -237,14 +245,17 @@ fn fixed_numeric(
 ) -> Result<ArrayRef> {
     let itemsize = element.primitive_width().expect("numeric element");
     let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(decoder.field))?;
+    if let Some(buffer) = decoder.known_header.as_deref().and_then(|h| known_payloads(cells, h, cell_bytes, total)) {
+        return primitive(element, total / itemsize, buffer.into());
+    }
     let mut buffer = MutableBuffer::from_len_zeroed(total);
     buffer.as_slice_mut().par_chunks_mut(cell_bytes).enumerate().try_for_each(|(i, out)| -> Result<()> {
         if stop.load(Ordering::Relaxed) {
             return Err(cancelled());
         }
-        match cells.is_null(i) {
-            true => Ok(()),
-            false => decoder.decode_into(cells.value(i), out).map_err(|e| e.context(format_args!("row {i}"))),
+        match cells.get(i) {
+            None => Ok(()),
+            Some(cell) => decoder.decode_into(cell, out).map_err(|e| e.context(format_args!("row {i}"))),
         }
     })?;
     primitive(element, total / itemsize, buffer.into())
@@ -319,6 +330,66 @@ impl<'a> CellDecoder<'a> {
     /// Decodes `cell` into a C-order, little-endian tensor checked against the field.
     pub fn decode(&self, cell: &[u8]) -> Result<Tensor> {
         decode_cell(self.schema, self.index, cell)
+    }
+}
+
+/// The payloads of `cells` concatenated, when every cell is `header` then `cell_bytes` bytes
+/// (no null): one sequential copy, without first zeroing a `total`-byte buffer. `None` otherwise.
+fn known_payloads(cells: &Cells, header: &[u8], cell_bytes: usize, total: usize) -> Option<MutableBuffer> {
+    let mut buffer = MutableBuffer::with_capacity(total);
+    for i in 0..cells.len() {
+        let cell = cells.get(i)?;
+        if cell.len() != header.len() + cell_bytes || !cell.starts_with(header) {
+            return None;
+        }
+        buffer.extend_from_slice(&cell[header.len()..]);
+    }
+    Some(buffer)
+}
+
+/// The binary cells of a codec column, as stored or dictionary-encoded (each row a key into
+/// values the Parquet reader left in one buffer, see `item::dictionary_columns`).
+struct Cells<'a> {
+    values: &'a BinaryArray,
+    keys: Option<&'a Int32Array>,
+}
+
+impl<'a> Cells<'a> {
+    /// The cells of a `Binary` or `Dictionary(Int32, Binary)` column; a `Decode` error when a
+    /// key points past the dictionary.
+    fn of(field: &Field, array: &'a ArrayRef) -> Result<Self> {
+        let Some(dictionary) = array.as_dictionary_opt::<Int32Type>() else {
+            return Ok(Cells { values: array.as_binary::<i32>(), keys: None });
+        };
+        let values = dictionary.values().as_binary::<i32>();
+        let keys = dictionary.keys();
+        if let Some(bad) = keys.iter().flatten().find(|k| usize::try_from(*k).map_or(true, |k| k >= values.len())) {
+            return Err(Error::decode(format!(
+                "field '{}': dictionary key {bad} out of range ({} values)",
+                field.name,
+                values.len()
+            )));
+        }
+        Ok(Cells { values, keys: Some(keys) })
+    }
+
+    fn len(&self) -> usize {
+        self.keys.map_or(self.values.len(), Array::len)
+    }
+
+    fn nulls(&self) -> Option<&'a NullBuffer> {
+        match self.keys {
+            Some(keys) => keys.nulls(),
+            None => self.values.nulls(),
+        }
+    }
+
+    /// Row `i`'s cell; `None` when it is null.
+    fn get(&self, i: usize) -> Option<&'a [u8]> {
+        match self.keys {
+            Some(keys) => keys.is_valid(i).then(|| self.values.value(keys.value(i) as usize)),
+            None => self.values.is_valid(i).then(|| self.values.value(i)),
+        }
     }
 }
 
