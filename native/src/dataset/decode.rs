@@ -2,6 +2,10 @@
 //! the field's NumPy dtype, fixed-shape tensors as `arrow.fixed_shape_tensor`, variable-shape
 //! tensors as struct `{data: list<T>, shape: fixed_size_list<int32>[ndim]}`. Cells of a column
 //! decode in parallel on the current Rayon pool.
+//!
+//! Planar images (reader option `planar_images`): a fixed (H, W, 3) image field is stored as
+//! channel planes, physical shape `[3, H, W]` with `permutation` `[1, 2, 0]` (logically still
+//! (H, W, 3)), each cell split into its planes as it is copied out of the decoder's buffer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +21,7 @@ use arrow::datatypes::{DataType, Field as ArrowField, FieldRef};
 use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
 use rayon::prelude::*;
 
-use crate::codec::{npy, Tensor};
+use crate::codec::{npy, pixels, Tensor};
 use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
 use crate::schema::{decode_cell, decoded_len, Codec, Field, FieldDType, Unischema};
@@ -62,12 +66,14 @@ impl Budget {
 }
 
 /// Decodes the stored column `raw` of field `index` of `schema`, within `budget`.
-/// `batch_mode` passes codec-less columns through as read.
+/// `batch_mode` passes codec-less columns through as read; `planar` stores a fixed RGB image
+/// field as channel planes.
 pub fn decode_column(
     schema: &Unischema,
     index: usize,
     raw: &ArrayRef,
     batch_mode: bool,
+    planar: bool,
     budget: &mut Budget,
     stop: &AtomicBool,
 ) -> Result<Column> {
@@ -79,7 +85,7 @@ pub fn decode_column(
     match field.codec {
         Some(Codec::Ndarray | Codec::CompressedNdarray | Codec::CompressedImage { .. }) => {
             let start = Instant::now();
-            let column = tensor_column(schema, index, raw, budget, stop)?;
+            let column = tensor_column(schema, index, raw, planar, budget, stop)?;
             log::trace!("field '{}': decoded {} cells in {} ms", field.name, raw.len(), start.elapsed().as_millis());
             Ok(column)
         }
@@ -155,6 +161,7 @@ fn tensor_column(
     schema: &Unischema,
     index: usize,
     raw: &ArrayRef,
+    planar: bool,
     budget: &mut Budget,
     stop: &AtomicBool,
 ) -> Result<Column> {
@@ -195,9 +202,10 @@ fn tensor_column(
     match fixed {
         Some(shape) => {
             let size: usize = shape.iter().product();
+            let planar = planar && is_rgb_image(field, &shape);
             let fast = matches!(field.dtype.array_kind(), Some((Kind::Int | Kind::UInt | Kind::Float, Some(_))));
             let values = match fast {
-                true if size > 0 => fixed_numeric(cells, &shape, field, &element, &decode)?,
+                true if size > 0 => fixed_numeric(cells, &shape, field, &element, planar, &decode)?,
                 _ => {
                     let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
                     let mut values = Values::new(field.dtype);
@@ -210,13 +218,22 @@ fn tensor_column(
             let list_size = i32::try_from(size).map_err(|_| too_big(field))?;
             let array =
                 FixedSizeListArray::try_new(item, list_size, values, nulls).map_err(|e| arrow_error(field, e))?;
-            let tensor = FixedShapeTensor::try_new(element, shape.iter().copied(), None, None)
+            let (stored, permutation) = match planar {
+                true => (vec![3, shape[0], shape[1]], Some(PLANAR_PERMUTATION.to_vec())),
+                false => (shape, None),
+            };
+            let tensor = FixedShapeTensor::try_new(element, stored.iter().copied(), None, permutation.clone())
                 .map_err(|e| arrow_error(field, e))?;
             let mut arrow_field = ArrowField::new(&field.name, array.data_type().clone(), true);
             arrow_field.try_with_extension_type(tensor).map_err(|e| arrow_error(field, e))?;
-            // The canonical metadata without `null` members (Arrow C++ rejects `"dim_names": null`).
+            // The canonical metadata without `null` members (Arrow C++ rejects `"dim_names": null`)
+            // and with the spec's `permutation` key (arrow-rs writes `permutations`).
+            let json = match permutation {
+                Some(p) => serde_json::json!({ "shape": stored, "permutation": p }),
+                None => serde_json::json!({ "shape": stored }),
+            };
             let mut metadata = arrow_field.metadata().clone();
-            metadata.insert(EXTENSION_TYPE_METADATA_KEY.to_string(), serde_json::json!({ "shape": shape }).to_string());
+            metadata.insert(EXTENSION_TYPE_METADATA_KEY.to_string(), json.to_string());
             let arrow_field = arrow_field.with_metadata(metadata);
             Ok(Column { field: Arc::new(arrow_field), array: Arc::new(array) })
         }
@@ -228,17 +245,36 @@ fn tensor_column(
     }
 }
 
-/// Fixed-size numeric tensors decode in parallel straight into one values buffer. NPY cells
-/// that start with the exact header `numpy.save` writes for the field are copied without
-/// parsing it; any other cell goes through the full, checked decoder.
+/// The logical (H, W, 3) axes of a planar image among its physical (3, H, W) ones.
+const PLANAR_PERMUTATION: [usize; 3] = [1, 2, 0];
+
+/// A compressed image field of fixed shape (H, W, 3) (uint8, or uint16 PNG): what `planar`
+/// stores as channel planes. Gray and variable-shape images keep their layout.
+fn is_rgb_image(field: &Field, shape: &[usize]) -> bool {
+    matches!(field.codec, Some(Codec::CompressedImage { .. }))
+        && matches!(field.dtype, FieldDType::UInt8 | FieldDType::UInt16)
+        && matches!(shape, [_, _, 3])
+}
+
+/// Fixed-size numeric tensors decode in parallel straight into one values buffer (as channel
+/// planes with `planar`). NPY cells that start with the exact header `numpy.save` writes for
+/// the field are copied without parsing it; any other cell goes through the full, checked
+/// decoder.
 fn fixed_numeric(
     cells: &BinaryArray,
     shape: &[usize],
     field: &Field,
     element: &DataType,
+    planar: bool,
     decode: &(dyn Fn(usize) -> Result<Option<Tensor>> + Sync),
 ) -> Result<ArrayRef> {
     let itemsize = element.primitive_width().expect("numeric element");
+    // How a decoded cell (C order) goes into its slot of the buffer.
+    let place: fn(&[u8], &mut [u8]) = match (planar, itemsize) {
+        (false, _) => |data, out| out.copy_from_slice(data),
+        (true, 2) => pixels::to_planar::<2>,
+        (true, _) => pixels::to_planar::<1>,
+    };
     let size: usize = shape.iter().product();
     let cell_bytes = size.checked_mul(itemsize).ok_or_else(|| too_big(field))?;
     let total = cells.len().checked_mul(cell_bytes).ok_or_else(|| too_big(field))?;
@@ -268,7 +304,7 @@ fn fixed_numeric(
                     out.len()
                 )));
             }
-            out.copy_from_slice(&data);
+            place(&data, out);
         }
         Ok(())
     })?;
