@@ -1,6 +1,7 @@
-"""petastorm._malloc: glibc's M_TOP_PAD set once per process when a reader starts running a Python
-transform or predicate, seen through mallinfo2's ``keepcost`` (the main arena's free top after 4 MB
-of 100 KiB blocks were allocated and freed: the pad when set, under the trim threshold otherwise). Each case runs in a
+"""petastorm._malloc: glibc's M_TOP_PAD (and M_MMAP_THRESHOLD) set once per process when a reader starts
+running a Python transform or predicate, seen through mallinfo2: ``keepcost`` (the main arena's free top
+after 4 MB of 100 KiB blocks were allocated and freed: the pad when set, under the trim threshold
+otherwise) and ``hblkhd`` (whether an 8 MiB block is mmapped: not once the threshold is raised). Each case runs in a
 fresh interpreter (the setting is per process and cannot be undone)."""
 import ctypes
 import json
@@ -36,7 +37,11 @@ libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p,
 blocks = [libc.malloc(100 << 10) for _ in range(40)]  # under the mmap threshold: the main arena grows
 for block in blocks:
     libc.free(block)
-print(json.dumps({{'applied': _malloc._applied, 'keepcost': libc.mallinfo2().keepcost}}))
+keepcost = libc.mallinfo2().keepcost
+big = libc.malloc(8 << 20)  # glibc's first threshold is 128 KiB: mmapped unless it was raised
+mapped = libc.mallinfo2().hblkhd
+libc.free(big)
+print(json.dumps({{'applied': _malloc._applied, 'keepcost': keepcost, 'mmapped': mapped >= 8 << 20}}))
 '''
 
 
@@ -57,13 +62,14 @@ def test_pad_heap_sets_the_pad_once_per_process():
                    "assert _malloc.pad_heap() == first == 16 << 20, first")
     assert first['applied'] == 16 * MIB
     assert first['keepcost'] >= 16 * MIB
+    assert not first['mmapped']
 
 
 def test_the_environment_sets_the_pad_or_disables_it():
-    assert _probe('_malloc.pad_heap()', pad=4 * MIB) == {'applied': 4 * MIB, 'keepcost': pytest.approx(4 * MIB,
-                                                                                                    rel=0.05)}
+    assert _probe('_malloc.pad_heap()', pad=4 * MIB) == {'applied': 4 * MIB, 'mmapped': False,
+                                                         'keepcost': pytest.approx(4 * MIB, rel=0.05)}
     off = _probe('assert _malloc.pad_heap() == 0', pad=0)
-    assert off['applied'] == 0 and off['keepcost'] < 4 * MIB
+    assert off['applied'] == 0 and off['keepcost'] < 4 * MIB and off['mmapped']
     out = subprocess.run([sys.executable, '-c', 'from petastorm import _malloc; _malloc.pad_heap()'],
                          env=dict(os.environ, PYTHONPATH=PYTHON_DIR, PETASTORM_MALLOC_TOP_PAD='lots'),
                          capture_output=True, text=True, timeout=120)
@@ -89,9 +95,9 @@ def test_a_reader_running_a_transform_pads_the_heap(url, pool):
     spec = 'TransformSpec(lambda row: row)'
     result = _probe('from petastorm.transform import TransformSpec\n' + _read(url, reader_pool_type=repr(pool),
                                                                                 transform_spec=spec))
-    assert result['applied'] == 16 * MIB and result['keepcost'] >= 16 * MIB
+    assert result['applied'] == 16 * MIB and result['keepcost'] >= 16 * MIB and not result['mmapped']
 
 
 def test_a_reader_without_python_code_leaves_malloc_alone(url):
     result = _probe(_read(url))
-    assert result['applied'] is None and result['keepcost'] < 4 * MIB
+    assert result['applied'] is None and result['keepcost'] < 4 * MIB and result['mmapped']
