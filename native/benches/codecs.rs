@@ -12,7 +12,7 @@ use arrow::array::{Array, AsArray};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::ImageEncoder;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use petastorm_native::codec::{image as img, npy, npz, Expect, ImageFormat, Tensor};
+use petastorm_native::codec::{image as img, npy, npz, pixels, Expect, ImageFormat, Tensor};
 use petastorm_native::dtype::{ArrayDType, Kind};
 
 /// The first non-null cell of `column` in the first Parquet file of `dataset`.
@@ -78,6 +78,18 @@ fn png_compression_choice(label: &str, t: &Tensor) {
     }
 }
 
+/// What placing a decoded RGB cell in its column costs: the plain copy, and the split into
+/// channel planes of reader option `planar_images` (compare with the cell's decode rate).
+fn placement(name: &str, t: &Tensor) {
+    let mut out = vec![0; t.data.len()];
+    rate(&format!("{name} copy out"), t.data.len(), || {
+        black_box(&mut out).copy_from_slice(black_box(&t.data));
+    });
+    rate(&format!("{name} split into planes"), t.data.len(), || {
+        pixels::to_planar::<1>(black_box(&t.data), black_box(&mut out));
+    });
+}
+
 fn main() {
     let u8_expect = |shape: &'static [Option<usize>]| Expect { kind: Kind::UInt, itemsize: Some(1), shape };
 
@@ -97,6 +109,8 @@ fn main() {
         img::encode(&jpeg.view(), ImageFormat::Jpeg, 90).unwrap().len(),
         jpeg_cell.len()
     );
+    placement("PNG 128x256x3 u8", &png);
+    placement("JPEG 224x224x3", &jpeg);
     png_compression_choice("128x256x3 noise", &png);
     png_compression_choice("224x224x3 photo", &jpeg);
 

@@ -3,6 +3,8 @@
 //! A numeric scalar column is a 1-D array of its rows and a fixed-shape tensor column one array
 //! of shape `(rows, *shape)`, both borrowed from the batch without a copy ([`column_view`]);
 //! any tensor column, variable shape included, is one owned array per row ([`tensor_cells`]).
+//! Arrays have the logical shape: a column with a `permutation` (reader option `planar_images`)
+//! gives views with permuted strides, e.g. `(rows, H, W, 3)` over channel planes.
 //! The element type is chosen with an Arrow type (`UInt8Type` for `np.uint8`, ...).
 
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
@@ -23,17 +25,26 @@ pub fn column_view<'a, T: ArrowPrimitiveType>(batch: &'a RecordBatch, name: &str
             "field '{name}': row {row} is null; a dense array cannot hold it (use tensor_cells)"
         )));
     }
-    let (shape, values) = match fixed_shape(batch, name)? {
+    let tensor = fixed_shape(batch, name)?;
+    let (shape, values) = match &tensor {
         None => (vec![array.len()], primitive::<T>(name, array)?.values().as_ref()),
-        Some(cell) => {
+        Some(Tensor { shape: cell, .. }) => {
             let list = array.as_fixed_size_list_opt().ok_or_else(|| not_a_tensor(name, array))?;
             let size: usize = cell.iter().product();
             let start = list.value_offset(0) as usize;
             let values = primitive::<T>(name, list.values())?.values();
-            (std::iter::once(array.len()).chain(cell).collect(), &values[start..start + array.len() * size])
+            (
+                std::iter::once(array.len()).chain(cell.iter().copied()).collect(),
+                &values[start..start + array.len() * size],
+            )
         }
     };
-    ArrayViewD::from_shape(IxDyn(&shape), values).map_err(|e| Error::internal(format!("field '{name}': {e}")))
+    let view =
+        ArrayViewD::from_shape(IxDyn(&shape), values).map_err(|e| Error::internal(format!("field '{name}': {e}")))?;
+    Ok(match tensor.and_then(|t| t.permutation) {
+        Some(p) => view.permuted_axes(IxDyn(&std::iter::once(0).chain(p.iter().map(|a| a + 1)).collect::<Vec<_>>())),
+        None => view,
+    })
 }
 
 /// Each row of tensor column `name` of `batch` as an owned array of the cell's shape; `None` for
@@ -43,7 +54,7 @@ pub fn tensor_cells<T: ArrowPrimitiveType>(batch: &RecordBatch, name: &str) -> R
     let fixed = fixed_shape(batch, name)?;
     let cell = |row: usize| -> Result<ArrayD<T::Native>> {
         let (shape, values): (Vec<usize>, ArrayRef) = match (&fixed, array.data_type()) {
-            (Some(shape), DataType::FixedSizeList(..)) => (shape.clone(), array.as_fixed_size_list().value(row)),
+            (Some(t), DataType::FixedSizeList(..)) => (t.shape.clone(), array.as_fixed_size_list().value(row)),
             (None, DataType::Struct(_)) => {
                 let parts = array.as_struct();
                 let dims = parts.column_by_name("shape").and_then(|s| s.as_fixed_size_list_opt()).map(|s| s.value(row));
@@ -58,8 +69,12 @@ pub fn tensor_cells<T: ArrowPrimitiveType>(batch: &RecordBatch, name: &str) -> R
             _ => return Err(not_a_tensor(name, array)),
         };
         let data = primitive::<T>(name, &values)?.values().to_vec();
-        ArrayD::from_shape_vec(IxDyn(&shape), data)
-            .map_err(|e| Error::decode(format!("field '{name}': row {row}: {e}")))
+        let cell = ArrayD::from_shape_vec(IxDyn(&shape), data)
+            .map_err(|e| Error::decode(format!("field '{name}': row {row}: {e}")))?;
+        Ok(match fixed.as_ref().and_then(|t| t.permutation.as_ref()) {
+            Some(p) => cell.permuted_axes(IxDyn(p)),
+            None => cell,
+        })
     };
     (0..array.len()).map(|row| if array.is_null(row) { Ok(None) } else { cell(row).map(Some) }).collect()
 }
@@ -71,18 +86,32 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
     })
 }
 
-/// The cell shape of a fixed-shape tensor column (`None` for any other column).
-fn fixed_shape(batch: &RecordBatch, name: &str) -> Result<Option<Vec<usize>>> {
+/// A fixed-shape tensor column's extension metadata: the physical cell shape and the optional
+/// permutation (logical axis `i` is physical axis `permutation[i]`).
+#[derive(serde::Deserialize)]
+struct Tensor {
+    shape: Vec<usize>,
+    #[serde(default)]
+    permutation: Option<Vec<usize>>,
+}
+
+/// The metadata of a fixed-shape tensor column (`None` for any other column).
+fn fixed_shape(batch: &RecordBatch, name: &str) -> Result<Option<Tensor>> {
     let schema = batch.schema();
     let Some(json) = schema.field_with_name(name).ok().and_then(|f| f.metadata().get(EXTENSION_TYPE_METADATA_KEY))
     else {
         return Ok(None);
     };
-    let metadata: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| Error::decode(format!("field '{name}': tensor metadata {json}: {e}")))?;
-    serde_json::from_value(metadata["shape"].clone())
-        .map(Some)
-        .map_err(|e| Error::decode(format!("field '{name}': tensor metadata {json}: {e}")))
+    let bad = |e: String| Error::decode(format!("field '{name}': tensor metadata {json}: {e}"));
+    let tensor: Tensor = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    if let Some(p) = &tensor.permutation {
+        let mut axes = p.clone();
+        axes.sort_unstable();
+        if !axes.iter().copied().eq(0..tensor.shape.len()) {
+            return Err(bad(format!("permutation {p:?} is not a permutation of the {} axes", tensor.shape.len())));
+        }
+    }
+    Ok(Some(tensor))
 }
 
 fn primitive<'a, T: ArrowPrimitiveType>(name: &str, array: &'a ArrayRef) -> Result<&'a PrimitiveArray<T>> {

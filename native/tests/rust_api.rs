@@ -8,9 +8,14 @@ use arrow::datatypes::{Float32Type, Int32Type, Int64Type, UInt8Type};
 use petastorm_native::{tensors, Reader, ReaderOptions};
 
 fn read(name: &str, fields: &[&str]) -> (Reader, Vec<RecordBatch>) {
+    read_with(name, fields, false)
+}
+
+fn read_with(name: &str, fields: &[&str], planar_images: bool) -> (Reader, Vec<RecordBatch>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/petastorm-0.13.1").join(name);
     let mut options = ReaderOptions::for_url(&format!("file://{}", dir.display()));
     options.schema_fields = Some(fields.iter().map(|f| f.to_string()).collect());
+    options.planar_images = planar_images;
     options.shuffle_row_groups = false;
     options.workers_count = 2;
     let reader = Reader::open(&options).unwrap();
@@ -46,6 +51,28 @@ fn fixed_shape_and_scalar_columns_are_views_of_the_batch() {
     }
     ids.sort_unstable();
     assert_eq!(ids, (0..300).collect::<Vec<i64>>());
+}
+
+#[test]
+fn planar_images_are_permuted_views_with_the_values_of_interleaved_ones() {
+    let (_, interleaved) = read("hello", &["id", "image1"]);
+    let (_, planar) = read_with("hello", &["id", "image1"], true);
+    assert_eq!(interleaved.len(), planar.len());
+    for (before, after) in interleaved.iter().zip(&planar) {
+        let metadata = after.schema().field_with_name("image1").unwrap().metadata().clone();
+        assert_eq!(metadata["ARROW:extension:metadata"], r#"{"permutation":[1,2,0],"shape":[3,128,256]}"#);
+        let (want, got) = (
+            tensors::column_view::<UInt8Type>(before, "image1").unwrap(),
+            tensors::column_view::<UInt8Type>(after, "image1").unwrap(),
+        );
+        assert_eq!(got.shape(), [after.num_rows(), 128, 256, 3]);
+        assert_eq!(got.strides(), [3 * 128 * 256, 256, 1, 128 * 256], "(H, W, 3) views of the planes");
+        assert_eq!(got, want);
+        let cells = tensors::tensor_cells::<UInt8Type>(after, "image1").unwrap();
+        for (row, cell) in cells.iter().enumerate() {
+            assert_eq!(cell.as_ref().unwrap(), &want.index_axis(ndarray::Axis(0), row).into_dyn(), "row {row}");
+        }
+    }
 }
 
 #[test]

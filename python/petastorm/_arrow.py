@@ -170,12 +170,18 @@ def _flat_values(values, dtype):
 
 
 def _fixed_tensor(arr, dtype):
-    """``(rows, *shape)`` ndarray of a fixed-shape tensor column (null rows hold the stored filler)."""
+    """``(rows, *shape)`` ndarray of a fixed-shape tensor column (null rows hold the stored filler), in its
+    logical layout: with a ``permutation`` (channel-planar images: physical ``[3, H, W]``, permutation
+    ``[1, 2, 0]``) a strided view whose axis ``i`` is physical axis ``permutation[i]``, no copy."""
     storage = arr.storage
     size = storage.type.list_size
     shape = tuple(arr.type.shape)
     values = storage.values.slice(storage.offset * size, len(storage) * size)
-    return _flat_values(values, dtype).reshape((len(arr),) + shape)
+    out = _flat_values(values, dtype).reshape((len(arr),) + shape)
+    permutation = arr.type.permutation
+    if permutation is not None:
+        out = out.transpose([0] + [1 + axis for axis in permutation])
+    return out
 
 
 def _list_parts(list_arr, dtype):

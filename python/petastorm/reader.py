@@ -313,6 +313,9 @@ class Reader(object):
             'schema_field_names': field_names,
             'predicate_fields': list(predicate.get_fields()) if self._py_predicate is not None else None,
             'batch_mode': self.is_batched_reader,
+            # rows handed to a TransformSpec.func get upstream's channel-planar RGB images (per-channel NumPy
+            # work runs on whole planes there); other readers keep contiguous (H, W, 3) rows
+            'planar_images': not self.is_batched_reader and getattr(transform_spec, 'func', None) is not None,
             'shuffle_row_groups': bool(shuffle_row_groups),
             'shuffle_rows': bool(shuffle_rows),
             'seed': _u64(seed),

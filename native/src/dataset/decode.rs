@@ -2,6 +2,10 @@
 //! the field's NumPy dtype, fixed-shape tensors as `arrow.fixed_shape_tensor`, variable-shape
 //! tensors as struct `{data: list<T>, shape: fixed_size_list<int32>[ndim]}`. Cells of a column
 //! decode in parallel on the current Rayon pool.
+//!
+//! Planar images (reader option `planar_images`): a fixed (H, W, 3) image field is stored as
+//! channel planes, physical shape `[3, H, W]` with `permutation` `[1, 2, 0]` (logically still
+//! (H, W, 3)), each cell split into its planes as it is copied out of the decoder's buffer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +21,7 @@ use arrow::datatypes::{DataType, Field as ArrowField, FieldRef, Int32Type};
 use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
 use rayon::prelude::*;
 
-use crate::codec::{byte_len, npy, Tensor};
+use crate::codec::{byte_len, npy, pixels, Tensor};
 use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
 use crate::schema::{decode_cell, decoded_len, Codec, Field, FieldDType, Unischema};
@@ -62,12 +66,14 @@ impl Budget {
 }
 
 /// Decodes the stored column `raw` of field `index` of `schema`, within `budget`.
-/// `batch_mode` passes codec-less columns through as read.
+/// `batch_mode` passes codec-less columns through as read; `planar` stores a fixed RGB image
+/// field as channel planes.
 pub fn decode_column(
     schema: &Unischema,
     index: usize,
     raw: &ArrayRef,
     batch_mode: bool,
+    planar: bool,
     budget: &mut Budget,
     stop: &AtomicBool,
 ) -> Result<Column> {
@@ -79,7 +85,7 @@ pub fn decode_column(
     match field.codec {
         _ if decodes_cells(field) => {
             let start = Instant::now();
-            let column = tensor_column(schema, index, raw, budget, stop)?;
+            let column = tensor_column(schema, index, raw, planar, budget, stop)?;
             log::trace!("field '{}': decoded {} cells in {} ms", field.name, raw.len(), start.elapsed().as_millis());
             Ok(column)
         }
@@ -161,6 +167,7 @@ fn tensor_column(
     schema: &Unischema,
     index: usize,
     raw: &ArrayRef,
+    planar: bool,
     budget: &mut Budget,
     stop: &AtomicBool,
 ) -> Result<Column> {
@@ -184,7 +191,9 @@ fn tensor_column(
     budget.charge(field, decoded_len(field, (0..cells.len()).map(|i| cells.get(i))))?;
     let element =
         arrow_type(field.dtype).ok_or_else(|| Error::decode(format!("field '{}': decimal tensors", field.name)))?;
-    let decoder = CellDecoder::new(schema, index)?;
+    let fixed: Option<Vec<usize>> = field.shape.iter().copied().collect();
+    let planar = planar && fixed.as_deref().is_some_and(|shape| is_rgb_image(field, shape));
+    let decoder = CellDecoder::new(schema, index)?.planar(planar);
     let decode = |i: usize| -> Result<Option<Tensor>> {
         if stop.load(Ordering::Relaxed) {
             return Err(cancelled());
@@ -195,7 +204,6 @@ fn tensor_column(
         }
     };
     let nulls = cells.nulls().cloned();
-    let fixed: Option<Vec<usize>> = field.shape.iter().copied().collect();
     // arrow-rs' canonical fixed_shape_tensor wants a non-nullable item field.
     let item = Arc::new(ArrowField::new("item", element.clone(), fixed.is_none()));
     match fixed {
@@ -215,13 +223,22 @@ fn tensor_column(
             let list_size = i32::try_from(size).map_err(|_| too_big(field))?;
             let array =
                 FixedSizeListArray::try_new(item, list_size, values, nulls).map_err(|e| arrow_error(field, e))?;
-            let tensor = FixedShapeTensor::try_new(element, shape.iter().copied(), None, None)
+            let (stored, permutation) = match planar {
+                true => (vec![3, shape[0], shape[1]], Some(PLANAR_PERMUTATION.to_vec())),
+                false => (shape, None),
+            };
+            let tensor = FixedShapeTensor::try_new(element, stored.iter().copied(), None, permutation.clone())
                 .map_err(|e| arrow_error(field, e))?;
             let mut arrow_field = ArrowField::new(&field.name, array.data_type().clone(), true);
             arrow_field.try_with_extension_type(tensor).map_err(|e| arrow_error(field, e))?;
-            // The canonical metadata without `null` members (Arrow C++ rejects `"dim_names": null`).
+            // The canonical metadata without `null` members (Arrow C++ rejects `"dim_names": null`)
+            // and with the spec's `permutation` key (arrow-rs writes `permutations`).
+            let json = match permutation {
+                Some(p) => serde_json::json!({ "shape": stored, "permutation": p }),
+                None => serde_json::json!({ "shape": stored }),
+            };
             let mut metadata = arrow_field.metadata().clone();
-            metadata.insert(EXTENSION_TYPE_METADATA_KEY.to_string(), serde_json::json!({ "shape": shape }).to_string());
+            metadata.insert(EXTENSION_TYPE_METADATA_KEY.to_string(), json.to_string());
             let arrow_field = arrow_field.with_metadata(metadata);
             Ok(Column { field: Arc::new(arrow_field), array: Arc::new(array) })
         }
@@ -231,6 +248,17 @@ fn tensor_column(
             Ok(Column { field: Arc::new(ArrowField::new(&field.name, array.data_type().clone(), true)), array })
         }
     }
+}
+
+/// The logical (H, W, 3) axes of a planar image among its physical (3, H, W) ones.
+const PLANAR_PERMUTATION: [usize; 3] = [1, 2, 0];
+
+/// A compressed image field of fixed shape (H, W, 3) (uint8, or uint16 PNG): what `planar`
+/// stores as channel planes. Gray and variable-shape images keep their layout.
+fn is_rgb_image(field: &Field, shape: &[usize]) -> bool {
+    matches!(field.codec, Some(Codec::CompressedImage { .. }))
+        && matches!(field.dtype, FieldDType::UInt8 | FieldDType::UInt16)
+        && matches!(shape, [_, _, 3])
 }
 
 /// Fixed-size numeric tensors decode straight into one values buffer (null cells stay zero):
@@ -275,6 +303,8 @@ pub struct CellDecoder<'a> {
     /// The exact NPY header `numpy.save` writes for the field: cells that start with it are
     /// copied without parsing it.
     known_header: Option<Vec<u8>>,
+    /// How a decoded cell (C order) goes into its slot: a copy, or split into channel planes.
+    place: fn(&[u8], &mut [u8]),
 }
 
 impl<'a> CellDecoder<'a> {
@@ -295,7 +325,19 @@ impl<'a> CellDecoder<'a> {
             }
             _ => (None, None),
         };
-        Ok(CellDecoder { schema, index, field, fixed_len, known_header })
+        Ok(CellDecoder { schema, index, field, fixed_len, known_header, place: |data, out| out.copy_from_slice(data) })
+    }
+
+    /// With `planar`, [`decode_into`](Self::decode_into) writes a fixed (H, W, 3) image as its
+    /// three channel planes (the caller checked the field is one, see the module doc).
+    pub fn planar(mut self, planar: bool) -> Self {
+        if planar {
+            self.place = match self.field.dtype {
+                FieldDType::UInt16 => pixels::to_planar::<2>,
+                _ => pixels::to_planar::<1>,
+            };
+        }
+        self
     }
 
     /// The bytes one cell decodes to when the field's cells decode in place (fixed-size
@@ -323,7 +365,7 @@ impl<'a> CellDecoder<'a> {
                 out.len()
             )));
         }
-        out.copy_from_slice(&data);
+        (self.place)(&data, out);
         Ok(())
     }
 

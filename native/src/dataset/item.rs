@@ -40,6 +40,8 @@ pub struct ReadSpec {
     pub predicate: Option<Predicate>,
     pub filters: Option<Filters>,
     pub batch_mode: bool,
+    /// Output image fields as channel planes (`planar_images`); predicate fields never.
+    pub planar_images: bool,
     pub shuffle_rows: bool,
     /// Batches of NGram windows: rows in timestamp order and the window starts.
     pub ngram: Option<NGramOptions>,
@@ -102,8 +104,10 @@ impl ReadSpec {
         names.extend(self.filters.as_ref().map(|f| f.columns()).unwrap_or_default());
         for name in &names {
             let index = schema.fields().iter().position(|f| &f.name == name).expect("checked at open");
-            decoded
-                .push((index, decode_column(schema, index, &raw_column(index)?, self.batch_mode, &mut budget, stop)?));
+            decoded.push((
+                index,
+                decode_column(schema, index, &raw_column(index)?, self.batch_mode, false, &mut budget, stop)?,
+            ));
         }
         let mask = self.row_mask(&decoded, rows)?;
         let kept = mask.as_ref().map_or(rows, |m| m.true_count());
@@ -124,9 +128,15 @@ impl ReadSpec {
                     let Column { field, array } = &decoded[at].1;
                     Column { field: Arc::clone(field), array: select(array)? }
                 }
-                None => {
-                    decode_column(schema, index, &select(&raw_column(index)?)?, self.batch_mode, &mut budget, stop)?
-                }
+                None => decode_column(
+                    schema,
+                    index,
+                    &select(&raw_column(index)?)?,
+                    self.batch_mode,
+                    self.planar_images,
+                    &mut budget,
+                    stop,
+                )?,
             };
             columns.push(column);
         }

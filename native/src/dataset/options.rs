@@ -69,6 +69,11 @@ pub struct ReaderOptions {
     pub reader_pool_type: String,
     #[serde(default)]
     pub batch_mode: bool,
+    /// Decoded (H, W, 3) image fields as channel planes: `arrow.fixed_shape_tensor` of shape
+    /// `[3, H, W]`, `permutation` `[1, 2, 0]` (the layout OpenCV's BGR→RGB index gives upstream's
+    /// rows; per-channel NumPy arithmetic runs on whole planes).
+    #[serde(default)]
+    pub planar_images: bool,
     #[serde(default = "yes")]
     pub shuffle_row_groups: bool,
     #[serde(default)]

@@ -109,6 +109,7 @@ impl Reader {
             predicate: options.predicate.clone(),
             filters: options.filters.clone(),
             batch_mode: options.batch_mode,
+            planar_images: options.planar_images,
             shuffle_rows: options.shuffle_rows,
             ngram: options.ngram.clone(),
             verify_page_checksums: options.verify_page_checksums,
