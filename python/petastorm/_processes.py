@@ -20,8 +20,6 @@ import weakref
 
 import numpy as np
 
-from petastorm import _malloc
-
 
 def _context():
     import multiprocessing
@@ -177,7 +175,6 @@ def _worker_main(payload, tasks, results):
     import pyarrow as pa
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     np.random.seed()  # forked from one server: without this every worker would draw the same augmentations
-    _malloc.pad_heap()
     try:
         converter = pickle.loads(payload)
     except Exception as e:
