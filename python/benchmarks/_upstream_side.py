@@ -87,7 +87,36 @@ def measure(case, url, pool='thread', workers=2, warmup=1.0, seconds=4.0):
         return rows / (time.perf_counter() - start)
     with make(url, reader_pool_type=pool, workers_count=workers, num_epochs=None,
               transform_spec=_transform_spec(case)) as reader:
-        return rate(counts(reader), warmup, seconds)
+        result = rate(counts(reader), warmup, seconds)
+        _CHILDREN_KIB.append(children_peak_rss_kib())  # while a process pool's workers are still alive
+        return result
+
+
+_CHILDREN_KIB = []
+
+
+def children_peak_rss_kib(pid='self'):
+    """The sum of the peak RSS (VmHWM) of every live descendant of process `pid`: a process pool's workers (and
+    our fork server) hold memory of the job too."""
+    total = 0
+    try:
+        tasks = os.listdir('/proc/{}/task'.format(pid))
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            with open('/proc/{}/task/{}/children'.format(pid, task)) as f:
+                children = f.read().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                with open('/proc/{}/status'.format(child)) as status:
+                    total += int(next(line for line in status if line.startswith('VmHWM:')).split()[1])
+            except (OSError, StopIteration):
+                continue
+            total += children_peak_rss_kib(child)
+    return total
 
 
 def _transform_spec(case):
@@ -135,7 +164,7 @@ def main():
     except Exception as e:  # reported; the table shows '-'
         result['error'] = '{}: {}'.format(type(e).__name__, e)
     import petastorm
-    result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib())
+    result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib() + sum(_CHILDREN_KIB))
     print(json.dumps(result), file=out, flush=True)
 
 

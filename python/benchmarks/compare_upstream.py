@@ -8,7 +8,8 @@ threads), upstream's best reader_pool_type x workers_count, the ratio, the floor
 the floor, peak RSS of ours and of upstream's best run, and Lance where it is the peer.
 
 * Every reader measurement runs in a fresh process (_upstream_side.py, in our venv with this tree's
-  package, or in upstream's), so each has its own peak RSS (VmHWM). Steady state: --warmup seconds
+  package, or in upstream's), so each has its own peak RSS: its VmHWM plus the VmHWM of its live descendants
+  (a process pool's workers, our fork server) taken at the end of the window. Steady state: --warmup seconds
   discarded, rows counted for --seconds. ``... one epoch`` rows time one epoch from ``import petastorm``.
 * Floor: the bare decode cost of our own codecs (hello-world, JPEG, MNIST-like ``make_batch_reader``):
   native/examples/decode_floor.rs, built here on demand, decodes every codec cell of the dataset, loaded in
@@ -278,7 +279,7 @@ def print_table(readers, floor, lance, spark_rows, upstream_configs):
         print(row.format(label, fmt(ours), '', fmt(upstream), '-' if ratio is None else '{:.2f}x'.format(ratio),
                          '-', '-', '-', '-', ''))
     print('ours: thread pool (w = decode threads); upstream: the best of {} (pool x workers_count); RSS in MiB '
-          '(VmHWM of the run\'s own process); of floor = ours w=2 / floor'.format(
+          '(VmHWM of the run\'s process + its pool\'s worker processes); of floor = ours w=2 / floor'.format(
               ', '.join('{}x{}'.format(*c) for c in upstream_configs)))
     errors = {(case, side, str(c)): r['error'] for case, runs in readers.items() for side in runs
               for c, r in runs[side].items() if r.get('error')}
