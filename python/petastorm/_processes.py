@@ -59,20 +59,31 @@ def _pickled_converter(converter):
 class _Block(object):
     """A block of shared memory: a memfd mapped in both processes. The writer grows it (``writable``);
     the reader maps the new size when a message names a bigger one (``readable``). An old mapping stays
-    valid while arrays still view it and goes with them."""
+    valid while arrays still view it and goes with them. ``close`` may come from another thread: the
+    descriptor is used and closed under a lock, so a closed block's number (maybe reused by then) is
+    never touched."""
 
     def __init__(self, fd=None):
-        self.fd = os.memfd_create('petastorm-transform', os.MFD_CLOEXEC) if fd is None else fd
+        self._fd = os.memfd_create('petastorm-transform', os.MFD_CLOEXEC) if fd is None else fd
+        self._lock = threading.Lock()
         self.view, self.size = None, 0
 
-    def _map(self):
-        self.size = os.fstat(self.fd).st_size
-        self.view = memoryview(mmap.mmap(self.fd, self.size))
+    @property
+    def fd(self):
+        return self._fd
+
+    def _map(self, grow_to=None):
+        with self._lock:
+            if self._fd is None:
+                raise RuntimeError('the transform pool was closed')
+            if grow_to is not None:
+                os.ftruncate(self._fd, grow_to)
+            self.size = os.fstat(self._fd).st_size
+            self.view = memoryview(mmap.mmap(self._fd, self.size))
 
     def writable(self, nbytes):
         if self.view is None or nbytes > self.size:
-            os.ftruncate(self.fd, max(nbytes, 2 * self.size, 1) + mmap.PAGESIZE - 1 & -mmap.PAGESIZE)
-            self._map()
+            self._map(max(nbytes, 2 * self.size, 1) + mmap.PAGESIZE - 1 & -mmap.PAGESIZE)
         return self.view[:nbytes]
 
     def readable(self, nbytes):
@@ -81,8 +92,10 @@ class _Block(object):
         return self.view[:nbytes]
 
     def close(self):
-        self.view = None
-        os.close(self.fd)
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd, self.view = None, None
 
 
 class _Fd(object):

@@ -8,7 +8,7 @@
   batches into chunks of rows and submits them to ``workers_count`` Python threads (NumPy releases
   the GIL for most array work);
 * ``'process'``: the same feeder hands the chunks to ``workers_count`` worker processes, for GIL-bound
-  Python (``petastorm._processes``: Arrow IPC in, out-of-band buffers back, forkserver).
+  Python (``petastorm._processes``: chunks and results through shared memory, forkserver).
 
 Results are taken in submission order from a window of ``results_queue_size`` chunks (memory bound),
 so a seeded reader yields the same rows in the same order whatever the pool and ``workers_count``.
