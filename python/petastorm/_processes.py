@@ -28,6 +28,8 @@ import weakref
 
 import numpy as np
 
+from petastorm import _malloc
+
 _SLOTS = 2  # chunks in flight per worker: one converted while the next one waits
 _ALIGN = 64
 
@@ -344,6 +346,7 @@ def _worker_main(payload, tasks, results, input_fds, output_fds):
     import pyarrow as pa
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     np.random.seed()  # forked from one server: without this every worker would draw the same augmentations
+    _malloc.pad_heap()
     inputs, outputs = [_Block(fd) for fd in input_fds], [_Block(fd) for fd in output_fds]
     try:
         converter = pickle.loads(payload)

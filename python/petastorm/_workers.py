@@ -17,6 +17,8 @@ so a seeded reader yields the same rows in the same order whatever the pool and 
 import collections
 import threading
 
+from petastorm import _malloc
+
 _MIN_CHUNK_ROWS = 16
 _END = object()
 
@@ -28,6 +30,8 @@ def start(pool_type, workers_count, window, source, converter):
     :param source: ``source()`` -> the next decoded ``pyarrow.RecordBatch`` or ``None`` at the end
     :param converter: a :class:`~petastorm._convert.BatchConverter`
     """
+    if converter.runs_python:  # per-row NumPy temporaries: keep their pages mapped (petastorm._malloc)
+        _malloc.pad_heap()
     if pool_type == 'dummy' or not converter.runs_python:
         return Serial(source, converter)
     if pool_type == 'process':
