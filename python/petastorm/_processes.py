@@ -270,7 +270,7 @@ def _stacked(column):
                                          and v.shape == first.shape for v in column):
             return first.dtype, (len(column),) + first.shape, [0] + [1 + a for a in _slowest_first(first.strides)]
     elif isinstance(first, np.generic) and first.dtype != object:
-        if all(type(v) is type(first) for v in column):
+        if all(type(v) is type(first) and v.dtype == first.dtype for v in column):  # np.str_ dtypes vary
             return first.dtype, (len(column),), [0]
     return None
 

@@ -72,15 +72,17 @@ def exit_worker(row):
 
 
 def ragged(row):
-    """Values that cannot be stacked into one array per column: ragged arrays (a strided one), None, str."""
+    """Values that cannot be stacked into one array per column: ragged arrays (a strided one), None, str,
+    NumPy strings of several lengths (dtypes)."""
     i = int(row['id'])
     return {'id': row['id'], 'image': row['image'], 'ramp': np.arange(i * 40, dtype=np.float64),
-            'strided': np.arange(2 * i, dtype=np.int32)[::2], 'note': None if i % 4 else 'id {}'.format(i)}
+            'strided': np.arange(2 * i, dtype=np.int32)[::2], 'note': None if i % 4 else 'id {}'.format(i),
+            'code': np.str_('x' * (1 + i % 5))}
 
 
 RAGGED = TransformSpec(ragged, edit_fields=[('ramp', np.float64, (None,), False), ('strided', np.int32, (None,), False),
-                                            ('note', np.str_, (), True)], selected_fields=['id', 'image', 'ramp',
-                                                                                         'strided', 'note'])
+                                            ('note', np.str_, (), True), ('code', np.str_, (), False)],
+                       selected_fields=['id', 'image', 'ramp', 'strided', 'note', 'code'])
 
 
 def frame_augment(frame):
@@ -223,7 +225,7 @@ def test_process_pool_carries_values_that_do_not_stack(url):
             value = getattr(got, name)
             assert value.dtype == getattr(want, name).dtype and value.flags.writeable
             np.testing.assert_array_equal(value, getattr(want, name))
-        assert got.note == want.note
+        assert got.note == want.note and got.code == want.code == 'x' * (1 + int(got.id) % 5)
     assert max(len(r.ramp) for r in rows) == 40 * (ROWS - 1)  # results of growing size: blocks grown
 
 
