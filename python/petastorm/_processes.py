@@ -82,16 +82,19 @@ class _Block(object):
                 os.ftruncate(self._fd, grow_to)
             self.size = os.fstat(self._fd).st_size
             self.view = memoryview(mmap.mmap(self._fd, self.size))
+            return self.view
 
     def writable(self, nbytes):
-        if self.view is None or nbytes > self.size:
-            self._map(max(nbytes, 2 * self.size, 1) + mmap.PAGESIZE - 1 & -mmap.PAGESIZE)
-        return self.view[:nbytes]
+        view = self.view
+        if view is None or nbytes > self.size:
+            view = self._map(max(nbytes, 2 * self.size, 1) + mmap.PAGESIZE - 1 & -mmap.PAGESIZE)
+        return view[:nbytes]
 
     def readable(self, nbytes):
-        if self.view is None or nbytes > self.size:
-            self._map()
-        return self.view[:nbytes]
+        view = self.view
+        if view is None or nbytes > self.size:
+            view = self._map()
+        return view[:nbytes]
 
     def close(self):
         with self._lock:
@@ -132,9 +135,10 @@ class ProcessPool(object):
                 worker = _Worker(task_writer, result_reader)
                 self._workers.append(worker)
                 fds = [[_Fd(block.fd) for block in blocks] for blocks in (worker.inputs, worker.outputs)]
-                worker.process = context.Process(target=_worker_main, args=(payload, task_reader, result_writer, *fds),
-                                                 name='petastorm-transform-{}'.format(k), daemon=True)
-                worker.process.start()
+                process = context.Process(target=_worker_main, args=(payload, task_reader, result_writer, *fds),
+                                          name='petastorm-transform-{}'.format(k), daemon=True)
+                process.start()
+                worker.process = process  # once started: _terminate stops only started ones
                 task_reader.close()  # the worker's ends: its exit is EOF here
                 result_writer.close()
             for worker in self._workers:
