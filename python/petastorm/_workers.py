@@ -8,7 +8,7 @@
   batches into chunks of rows and submits them to ``workers_count`` Python threads (NumPy releases
   the GIL for most array work);
 * ``'process'``: the same feeder hands the chunks to ``workers_count`` worker processes, for GIL-bound
-  Python (``petastorm._processes``: Arrow IPC in, out-of-band buffers back, forkserver).
+  Python (``petastorm._processes``: chunks and results through shared memory, forkserver).
 
 Results are taken in submission order from a window of ``results_queue_size`` chunks (memory bound),
 so a seeded reader yields the same rows in the same order whatever the pool and ``workers_count``.
@@ -16,6 +16,8 @@ so a seeded reader yields the same rows in the same order whatever the pool and 
 """
 import collections
 import threading
+
+from petastorm import _malloc
 
 _MIN_CHUNK_ROWS = 16
 _END = object()
@@ -28,6 +30,8 @@ def start(pool_type, workers_count, window, source, converter):
     :param source: ``source()`` -> the next decoded ``pyarrow.RecordBatch`` or ``None`` at the end
     :param converter: a :class:`~petastorm._convert.BatchConverter`
     """
+    if converter.runs_python:  # per-row NumPy temporaries: keep their pages mapped (petastorm._malloc)
+        _malloc.pad_heap()
     if pool_type == 'dummy' or not converter.runs_python:
         return Serial(source, converter)
     if pool_type == 'process':

@@ -71,6 +71,20 @@ def exit_worker(row):
     os._exit(3)
 
 
+def ragged(row):
+    """Values that cannot be stacked into one array per column: ragged arrays (a strided one), None, str,
+    NumPy strings of several lengths (dtypes)."""
+    i = int(row['id'])
+    return {'id': row['id'], 'image': row['image'], 'ramp': np.arange(i * 40, dtype=np.float64),
+            'strided': np.arange(2 * i, dtype=np.int32)[::2], 'note': None if i % 4 else 'id {}'.format(i),
+            'code': np.str_('x' * (1 + i % 5))}
+
+
+RAGGED = TransformSpec(ragged, edit_fields=[('ramp', np.float64, (None,), False), ('strided', np.int32, (None,), False),
+                                            ('note', np.str_, (), True), ('code', np.str_, (), False)],
+                       selected_fields=['id', 'image', 'ramp', 'strided', 'note', 'code'])
+
+
 def frame_augment(frame):
     frame['twice'] = frame['id'] * 2
     frame['where'] = _where()
@@ -101,6 +115,15 @@ def _running(pid):
             return stat.read().rsplit(')', 1)[1].split()[0] != 'Z'
     except FileNotFoundError:
         return False
+
+
+def _shared_memory():
+    """This process's descriptors and mappings of the process pool's blocks, and the names in /dev/shm."""
+    fds = [os.readlink('/proc/self/fd/' + fd) for fd in os.listdir('/proc/self/fd')
+           if os.path.exists('/proc/self/fd/' + fd)]
+    with open('/proc/self/maps') as maps:
+        mapped = [line for line in maps if 'petastorm-transform' in line]
+    return [fd for fd in fds if 'petastorm-transform' in fd], mapped, sorted(os.listdir('/dev/shm'))
 
 
 def _assert_gone(pids, within=10.0):
@@ -190,6 +213,22 @@ def test_torch_data_loader_over_a_pool_gives_the_serial_batches(url, pool):
         assert mine['id'].tolist() == theirs['id'].tolist() and (mine['image'] == theirs['image']).all()
 
 
+def test_process_pool_carries_values_that_do_not_stack(url):
+    def read(pool_type):
+        with make_reader(url, reader_pool_type=pool_type, workers_count=2, seed=2, shuffle_rows=True,
+                         transform_spec=RAGGED) as reader:
+            return list(reader)
+    expected, rows = read('dummy'), read('process')
+    assert [int(r.id) for r in rows] == [int(r.id) for r in expected] and len(rows) == ROWS
+    for got, want in zip(rows, expected):
+        for name in ('image', 'ramp', 'strided'):
+            value = getattr(got, name)
+            assert value.dtype == getattr(want, name).dtype and value.flags.writeable
+            np.testing.assert_array_equal(value, getattr(want, name))
+        assert got.note == want.note and got.code == want.code == 'x' * (1 + int(got.id) % 5)
+    assert max(len(r.ramp) for r in rows) == 40 * (ROWS - 1)  # results of growing size: blocks grown
+
+
 # --- errors ---
 
 @pytest.mark.parametrize('pool', ['dummy', 'thread', 'process'])
@@ -209,10 +248,13 @@ def test_error_in_func_keeps_its_type_and_names_its_row(url, pool):
 
 
 def test_worker_process_that_dies_is_reported(url):
+    shm = sorted(os.listdir('/dev/shm'))
     with make_reader(url, reader_pool_type='process', workers_count=2,
                      transform_spec=TransformSpec(exit_worker)) as reader:
         with pytest.raises(RuntimeError, match=r'exited unexpectedly \(exit code 3\)'):
             next(reader)
+        assert _shared_memory()[0]
+    assert _shared_memory() == ([], [], shm)
 
 
 def test_unpicklable_callables_with_process_pool_are_refused(url):
@@ -236,10 +278,15 @@ def _start_process_reader(url):
 
 
 def test_stop_mid_epoch_leaves_no_process(url):
+    fds, mapped, shm = _shared_memory()
+    assert not fds and not mapped
     reader, pids = _start_process_reader(url)
+    during = _shared_memory()
+    assert during[0] and during[1]  # the blocks of 3 workers, open and mapped
     reader.stop()
     reader.join()
     _assert_gone(pids)
+    assert _shared_memory() == ([], [], shm)
     with pytest.raises(RuntimeError, match='has stopped'):
         next(reader)
 
@@ -261,3 +308,4 @@ def test_dropped_reader_stops_its_workers(url):
     del reader
     gc.collect()
     _assert_gone(pids)
+    assert _shared_memory()[:2] == ([], [])
