@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
-    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, FixedSizeListArray,
-    Int32Array, ListArray, StringBuilder, StructArray,
+    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BinaryViewArray, BooleanArray,
+    FixedSizeListArray, Int32Array, ListArray, StringBuilder, StructArray,
 };
 use arrow::buffer::{Buffer, MutableBuffer, NullBuffer, OffsetBuffer};
 use arrow::compute::{cast_with_options, CastOptions};
@@ -173,12 +173,10 @@ fn tensor_column(
 ) -> Result<Column> {
     let field = schema.field(index)?;
     let binary = match raw.data_type() {
-        DataType::Binary => Arc::clone(raw),
+        DataType::Binary | DataType::BinaryView => Arc::clone(raw),
         DataType::Dictionary(key, value) if **key == DataType::Int32 && **value == DataType::Binary => Arc::clone(raw),
-        DataType::LargeBinary | DataType::BinaryView => {
-            cast_with_options(raw, &DataType::Binary, &CastOptions::default())
-                .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?
-        }
+        DataType::LargeBinary => cast_with_options(raw, &DataType::Binary, &CastOptions::default())
+            .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?,
         other => {
             return Err(Error::decode(format!(
                 "field '{}': a {:?} codec column must be stored as binary, found {other}",
@@ -389,19 +387,29 @@ fn known_payloads(cells: &Cells, header: &[u8], cell_bytes: usize, total: usize)
     Some(buffer)
 }
 
-/// The binary cells of a codec column, as stored or dictionary-encoded (each row a key into
-/// values the Parquet reader left in one buffer, see `item::dictionary_columns`).
+/// The binary cells of a codec column: `Binary`, `BinaryView` (the reader's, each cell a view
+/// into the Parquet page it was stored in, see `item::view_columns`) or `Dictionary(Int32, Binary)`.
 struct Cells<'a> {
-    values: &'a BinaryArray,
+    stored: Stored<'a>,
     keys: Option<&'a Int32Array>,
 }
 
+/// Where the cells' bytes are.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    Offsets(&'a BinaryArray),
+    Views(&'a BinaryViewArray),
+}
+
 impl<'a> Cells<'a> {
-    /// The cells of a `Binary` or `Dictionary(Int32, Binary)` column; a `Decode` error when a
-    /// key points past the dictionary.
+    /// The cells of a `Binary`, `BinaryView` or `Dictionary(Int32, Binary)` column; a `Decode`
+    /// error when a key points past the dictionary.
     fn of(field: &Field, array: &'a ArrayRef) -> Result<Self> {
+        if let Some(views) = array.as_binary_view_opt() {
+            return Ok(Cells { stored: Stored::Views(views), keys: None });
+        }
         let Some(dictionary) = array.as_dictionary_opt::<Int32Type>() else {
-            return Ok(Cells { values: array.as_binary::<i32>(), keys: None });
+            return Ok(Cells { stored: Stored::Offsets(array.as_binary::<i32>()), keys: None });
         };
         let values = dictionary.values().as_binary::<i32>();
         let keys = dictionary.keys();
@@ -412,25 +420,34 @@ impl<'a> Cells<'a> {
                 values.len()
             )));
         }
-        Ok(Cells { values, keys: Some(keys) })
+        Ok(Cells { stored: Stored::Offsets(values), keys: Some(keys) })
     }
 
     fn len(&self) -> usize {
-        self.keys.map_or(self.values.len(), Array::len)
+        match (self.keys, self.stored) {
+            (Some(keys), _) => keys.len(),
+            (None, Stored::Offsets(values)) => values.len(),
+            (None, Stored::Views(views)) => views.len(),
+        }
     }
 
     fn nulls(&self) -> Option<&'a NullBuffer> {
-        match self.keys {
-            Some(keys) => keys.nulls(),
-            None => self.values.nulls(),
+        match (self.keys, self.stored) {
+            (Some(keys), _) => keys.nulls(),
+            (None, Stored::Offsets(values)) => values.nulls(),
+            (None, Stored::Views(views)) => views.nulls(),
         }
     }
 
     /// Row `i`'s cell; `None` when it is null.
     fn get(&self, i: usize) -> Option<&'a [u8]> {
-        match self.keys {
-            Some(keys) => keys.is_valid(i).then(|| self.values.value(keys.value(i) as usize)),
-            None => self.values.is_valid(i).then(|| self.values.value(i)),
+        let i = match self.keys {
+            Some(keys) => keys.is_valid(i).then(|| keys.value(i) as usize)?,
+            None => i,
+        };
+        match self.stored {
+            Stored::Offsets(values) => (self.keys.is_some() || values.is_valid(i)).then(|| values.value(i)),
+            Stored::Views(views) => views.is_valid(i).then(|| views.value(i)),
         }
     }
 }
