@@ -21,7 +21,7 @@ use arrow::datatypes::{DataType, Field as ArrowField, FieldRef, Int32Type};
 use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
 use rayon::prelude::*;
 
-use crate::codec::{byte_len, npy, pixels, Tensor};
+use crate::codec::{byte_len, image, npy, pixels, Tensor};
 use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
 use crate::schema::{decode_cell, decoded_len, Codec, Field, FieldDType, Unischema};
@@ -211,7 +211,7 @@ fn tensor_column(
                 Some(cell_bytes) => fixed_numeric(&cells, &decoder, cell_bytes, &element, stop)?,
                 None => {
                     let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
-                    let mut values = Values::new(field.dtype);
+                    let mut values = Values::new(field.dtype, cells.len() * size);
                     for t in &tensors {
                         values.push(t.as_ref(), size)?;
                     }
@@ -303,6 +303,8 @@ pub struct CellDecoder<'a> {
     known_header: Option<Vec<u8>>,
     /// How a decoded cell (C order) goes into its slot: a copy, or split into channel planes.
     place: fn(&[u8], &mut [u8]),
+    /// Whether cells are images decoded straight into their slot (fixed shape, not planar).
+    image_in_place: bool,
 }
 
 impl<'a> CellDecoder<'a> {
@@ -323,13 +325,16 @@ impl<'a> CellDecoder<'a> {
             }
             _ => (None, None),
         };
-        Ok(CellDecoder { schema, index, field, fixed_len, known_header, place: |data, out| out.copy_from_slice(data) })
+        let image_in_place = fixed_len.is_some() && matches!(field.codec, Some(Codec::CompressedImage { .. }));
+        let place = |data: &[u8], out: &mut [u8]| out.copy_from_slice(data);
+        Ok(CellDecoder { schema, index, field, fixed_len, known_header, place, image_in_place })
     }
 
     /// With `planar`, [`decode_into`](Self::decode_into) writes a fixed (H, W, 3) image as its
     /// three channel planes (the caller checked the field is one, see the module doc).
     pub fn planar(mut self, planar: bool) -> Self {
         if planar {
+            self.image_in_place = false;
             self.place = match self.field.dtype {
                 FieldDType::UInt16 => pixels::to_planar::<2>,
                 _ => pixels::to_planar::<1>,
@@ -346,6 +351,10 @@ impl<'a> CellDecoder<'a> {
 
     /// Decodes `cell` into `out`, which must hold [`fixed_len`](Self::fixed_len) bytes.
     pub fn decode_into(&self, cell: &[u8], out: &mut [u8]) -> Result<()> {
+        if let Some(expect) = self.image_in_place.then(|| self.field.dtype.expect(&self.field.shape)).flatten() {
+            return image::decode_into(cell, &expect, out)
+                .map_err(|e| e.context(format_args!("field '{}'", self.field.name)));
+        }
         if let Some(header) = &self.known_header {
             if cell.len() == header.len() + out.len() && cell.starts_with(header) {
                 out.copy_from_slice(&cell[header.len()..]);
@@ -461,7 +470,8 @@ fn variable_shape(
     nulls: Option<NullBuffer>,
 ) -> Result<ArrayRef> {
     let ndim = field.shape.len();
-    let mut values = Values::new(field.dtype);
+    let elements = tensors.iter().flatten().map(|t| t.shape.iter().product::<usize>()).sum();
+    let mut values = Values::new(field.dtype, elements);
     let mut lengths = Vec::with_capacity(tensors.len());
     let mut dims = Vec::with_capacity(tensors.len() * ndim);
     for t in tensors {
@@ -503,14 +513,15 @@ enum Values {
 }
 
 impl Values {
-    fn new(dtype: FieldDType) -> Values {
+    /// Empty values of `dtype`, with room for `elements` fixed-width elements.
+    fn new(dtype: FieldDType, elements: usize) -> Values {
         match dtype {
             FieldDType::Bool => Values::Bool(Vec::new()),
             FieldDType::Str => Values::Str(StringBuilder::new()),
             FieldDType::Bytes => Values::Bytes(BinaryBuilder::new()),
             other => {
                 let width = arrow_type(other).and_then(|t| t.primitive_width()).unwrap_or(1);
-                Values::Fixed(MutableBuffer::new(0), width)
+                Values::Fixed(MutableBuffer::new(elements.saturating_mul(width)), width)
             }
         }
     }
