@@ -2,6 +2,7 @@
 //! rows), add Hive partition columns, filter rows by predicate and filters, decode the
 //! output columns and optionally shuffle the rows.
 
+use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use arrow::datatypes::{DataType, FieldRef, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector};
+use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
 use super::checksum::{read_error, ChecksumReader};
@@ -19,6 +21,7 @@ use super::damage::Skips;
 use super::decode::{decode_column, decodes_cells, Budget, Column};
 use super::discovery::{DataFile, Dataset};
 use super::ngram::NGramOptions;
+use super::pages;
 use super::plan::{shuffle, Item, SplitMix64};
 use super::predicate::{Filters, Predicate};
 use super::values::cell;
@@ -255,10 +258,14 @@ fn fetch(
         .sum();
     let mask = ProjectionMask::roots(footer.parquet_schema(), roots);
     let checked = verify_checksums.then(|| footer.metadata().row_group(item.row_group));
-    let reader = ChecksumReader::new(file.reader(), checked);
+    let mut reader = ChecksumReader::new(file.reader(), checked);
     let footer = view_columns(footer, cells)?.unwrap_or_else(|| footer.clone());
+    let (reader, footer, index) = match sliced_pages(&mut reader, &footer, item.row_group, &mask)? {
+        Some((fetched, metadata)) => (Box::new(fetched) as Box<dyn AsyncFileReader>, metadata, 0),
+        None => (Box::new(reader) as Box<dyn AsyncFileReader>, footer, item.row_group),
+    };
     let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer)
-        .with_row_groups(vec![item.row_group])
+        .with_row_groups(vec![index])
         .with_projection(mask)
         .with_batch_size(rows.max(1));
     if item.parts > 1 {
@@ -276,6 +283,38 @@ fn fetch(
         return Ok(batches.into_iter().next().expect("one batch"));
     }
     concat_batches(&projected, &batches).map_err(|e| Error::internal(format!("concatenating batches: {e}")))
+}
+
+/// The projected column chunks of row group `index`, fetched through `reader`, and `footer`
+/// narrowed to that row group with the page locations found in them (see [`pages`]), when the
+/// file has no offset index and no projected column is repeated; else `None`.
+fn sliced_pages(
+    reader: &mut ChecksumReader,
+    footer: &ArrowReaderMetadata,
+    index: usize,
+    mask: &ProjectionMask,
+) -> Result<Option<(pages::Fetched, ArrowReaderMetadata)>> {
+    let metadata = footer.metadata();
+    let row_group = metadata.row_group(index);
+    let leaves: Vec<usize> = (0..row_group.num_columns()).filter(|&i| mask.leaf_included(i)).collect();
+    let repeated = leaves.iter().any(|&i| row_group.column(i).column_descr().max_rep_level() > 0);
+    if metadata.offset_index().is_some() || repeated || leaves.is_empty() {
+        return Ok(None);
+    }
+    let ranges: Vec<Range<u64>> = leaves
+        .iter()
+        .map(|&i| {
+            let (start, len) = row_group.column(i).byte_range();
+            start..start.saturating_add(len)
+        })
+        .collect();
+    let chunks = storage::block_on(reader.get_byte_ranges(ranges.clone())).map_err(read_error)?;
+    let Some(narrowed) = pages::with_page_locations(metadata, row_group, &leaves, &chunks) else {
+        return Ok(None);
+    };
+    let options = ArrowReaderOptions::new().with_schema(Arc::clone(footer.schema()));
+    let narrowed = ArrowReaderMetadata::try_new(Arc::new(narrowed), options).map_err(read_error)?;
+    Ok(Some((pages::Fetched::new(ranges.into_iter().zip(chunks).collect()), narrowed)))
 }
 
 /// `footer` reading the `Binary` columns among `names` (codec columns) as `BinaryView`: each
