@@ -262,3 +262,28 @@ fn crc32(bytes: &[u8]) -> u32 {
         (0..8).fold(crc ^ u32::from(*b), |c, _| if c & 1 == 1 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 })
     })
 }
+
+#[test]
+fn decoding_into_a_slot_gives_the_same_pixels_and_refuses_a_wrong_size() {
+    for (t, format) in [
+        (u8_image(&[12, 20, 3]), ImageFormat::Png),
+        (u16_image(&[7, 9]), ImageFormat::Png),
+        (u8_image(&[16, 24, 3]), ImageFormat::Jpeg),
+        (u8_image(&[16, 24]), ImageFormat::Jpeg),
+    ] {
+        let bytes = img::encode(&t.view(), format, 90).unwrap();
+        let expect = exact(&t);
+        let decoded = img::decode(&bytes, &expect).unwrap();
+        let mut slot = vec![0xAB; decoded.data.len()];
+        img::decode_into(&bytes, &expect, &mut slot).unwrap();
+        assert_eq!(slot, decoded.data, "{format:?} {:?}", t.shape);
+
+        let mut short = vec![0; decoded.data.len() - 1];
+        let e = img::decode_into(&bytes, &expect, &mut short).expect_err("a slot one byte short");
+        assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+        assert!(e.message().contains(&format!("expected {}", short.len())), "{e}");
+        let other = expect_for(&t, &[Some(t.shape[0] + 1), Some(t.shape[1])]);
+        let e = img::decode_into(&bytes, &other, &mut slot).expect_err("the header does not match the field");
+        assert!(e.message().contains("expected a"), "{e}");
+    }
+}

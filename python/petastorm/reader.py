@@ -390,7 +390,21 @@ class Reader(object):
     # -- iteration --
 
     def __iter__(self):
-        return self
+        # Rows come straight from each chunk's row iterator (no Python frame per row); __next__ shares it.
+        return itertools.chain.from_iterable(self._row_iterators())
+
+    def _row_iterators(self):
+        """The current chunk's row iterator, then each next one (a batch for make_batch_reader)."""
+        while True:
+            rows = self._rows
+            yield rows
+            if self._rows is not rows:  # next() or another iterator has moved on to a newer chunk: continue there
+                continue
+            try:
+                first = self._next_slow()
+            except StopIteration:
+                return
+            yield (first,)
 
     def __next__(self):
         try:

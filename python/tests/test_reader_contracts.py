@@ -83,3 +83,27 @@ def test_rows_are_read_only_views(test_dataset):
     for column in (batch.id, batch.matrix):
         with pytest.raises(ValueError, match='read-only'):
             column[0] = 0
+
+
+@pytest.mark.parametrize('batched', [False, True])
+def test_for_loops_and_next_calls_share_one_stream(test_dataset, batched):
+    """Iterating a reader (rows straight from each chunk) and calling next() on it, interleaved and
+    across two iterators, yield every row exactly once, in order."""
+    url, _ = test_dataset
+    make = make_batch_reader if batched else make_reader
+    ids = (lambda item: [int(i) for i in item.id]) if batched else (lambda item: [int(item.id)])
+    with make(url, workers_count=1, shuffle_row_groups=False, num_epochs=1) as reader:
+        expected = [i for item in reader for i in ids(item)]
+    assert sorted(expected) == list(range(ROWS_COUNT))
+    with make(url, workers_count=1, shuffle_row_groups=False, num_epochs=1) as reader:
+        got, first, second = [], iter(reader), iter(reader)
+        for k, item in enumerate(first):
+            got += ids(item)
+            if k % 3 == 0:
+                got += ids(next(reader))
+            if k % 5 == 0:
+                got += ids(next(second))
+        assert list(second) == [] and list(iter(reader)) == []
+        with pytest.raises(StopIteration):
+            next(reader)
+    assert got == expected

@@ -13,7 +13,7 @@
 use std::io::Cursor;
 
 use image::codecs::png::{CompressionType, FilterType, PngDecoder, PngEncoder};
-use image::{ColorType, ExtendedColorType, ImageDecoder, ImageEncoder, ImageResult, Limits};
+use image::{ColorType, ExtendedColorType, ImageDecoder, ImageEncoder, Limits};
 
 use super::{fmt_shape, jpeg, Expect, ImageFormat, Tensor, TensorRef};
 use crate::dtype::{ArrayDType, Kind};
@@ -222,18 +222,66 @@ impl Wanted {
 /// must end with the end-of-image marker, so truncated files are an error.
 pub fn decode(bytes: &[u8], expect: &Expect) -> Result<Tensor> {
     let wanted = Wanted::from_expect(expect)?;
-    let (layout, data) = if bytes.starts_with(PNG_MAGIC) {
-        read(PngDecoder::with_limits(Cursor::new(bytes), wanted.limits()), "PNG", &wanted)?
-    } else if bytes.starts_with(JPEG_MAGIC) {
-        if !bytes.ends_with(JPEG_EOI) {
-            return Err(Error::decode("truncated JPEG (no end-of-image marker)"));
+    let (layout, data) = match format_of(bytes)? {
+        Format::Png => {
+            let decoder = png_header(bytes, &wanted)?;
+            let mut data = vec![0; wanted.check(&decoder.0, "PNG")?];
+            decoder.1.read_image(&mut data).map_err(invalid_png)?;
+            (decoder.0, data)
         }
-        let (header, data) = jpeg::decode(bytes, |h| wanted.check(&Layout::of_jpeg(h), "JPEG"))?;
-        (Layout::of_jpeg(&header), data)
-    } else {
-        return Err(Error::decode("not a PNG or JPEG image"));
+        Format::Jpeg => {
+            let (header, data) = jpeg::decode(bytes, |h| wanted.check(&Layout::of_jpeg(h), "JPEG"))?;
+            (Layout::of_jpeg(&header), data)
+        }
     };
     Ok(Tensor { dtype: layout.dtype(), shape: layout.shape(), fortran_order: false, data })
+}
+
+/// [`decode`] straight into `out` (C order, no intermediate buffer), which must hold exactly the
+/// image's pixel bytes: for fields of fixed height and width. A `Decode` error otherwise.
+pub fn decode_into(bytes: &[u8], expect: &Expect, out: &mut [u8]) -> Result<()> {
+    let wanted = Wanted::from_expect(expect)?;
+    let sized = |len: usize| match len == out.len() {
+        true => Ok(()),
+        false => Err(Error::decode(format!("the image decodes to {len} bytes, expected {}", out.len()))),
+    };
+    match format_of(bytes)? {
+        Format::Png => {
+            let (layout, decoder) = png_header(bytes, &wanted)?;
+            sized(wanted.check(&layout, "PNG")?)?;
+            decoder.read_image(out).map_err(invalid_png)
+        }
+        Format::Jpeg => jpeg::decode_into(bytes, |h| wanted.check(&Layout::of_jpeg(h), "JPEG"), out),
+    }
+}
+
+enum Format {
+    Png,
+    Jpeg,
+}
+
+/// PNG or JPEG by the magic bytes; a truncated JPEG (no end-of-image marker) is an error.
+fn format_of(bytes: &[u8]) -> Result<Format> {
+    if bytes.starts_with(PNG_MAGIC) {
+        Ok(Format::Png)
+    } else if bytes.starts_with(JPEG_MAGIC) {
+        match bytes.ends_with(JPEG_EOI) {
+            true => Ok(Format::Jpeg),
+            false => Err(Error::decode("truncated JPEG (no end-of-image marker)")),
+        }
+    } else {
+        Err(Error::decode("not a PNG or JPEG image"))
+    }
+}
+
+/// A PNG decoder that has read the header, and the layout the header announces.
+fn png_header<'a>(bytes: &'a [u8], wanted: &Wanted) -> Result<(Layout, PngDecoder<Cursor<&'a [u8]>>)> {
+    let decoder = PngDecoder::with_limits(Cursor::new(bytes), wanted.limits()).map_err(invalid_png)?;
+    Ok((Layout::of_header(decoder.dimensions(), decoder.color_type()), decoder))
+}
+
+fn invalid_png(e: image::ImageError) -> Error {
+    Error::decode(format!("invalid PNG: {e}"))
 }
 
 /// The pixel bytes a PNG or JPEG header announces, for memory budgets; `None` when the
@@ -248,14 +296,4 @@ pub fn announced_len(bytes: &[u8]) -> Option<usize> {
         return None;
     };
     layout.byte_len()
-}
-
-/// Checks the header a decoder has read against the field, then decodes the pixels.
-fn read(decoder: ImageResult<impl ImageDecoder>, format: &str, wanted: &Wanted) -> Result<(Layout, Vec<u8>)> {
-    let invalid = |e: image::ImageError| Error::decode(format!("invalid {format}: {e}"));
-    let decoder = decoder.map_err(invalid)?;
-    let layout = Layout::of_header(decoder.dimensions(), decoder.color_type());
-    let mut data = vec![0; wanted.check(&layout, format)?];
-    decoder.read_image(&mut data).map_err(invalid)?;
-    Ok((layout, data))
 }

@@ -152,25 +152,37 @@ pub fn decode(bytes: &[u8], check: impl FnOnce(&Header) -> Result<usize>) -> Res
     with_handle(&DECOMPRESSOR, tj::TJINIT_TJINIT_DECOMPRESS, |handle| {
         let header = read_header(handle, bytes)?;
         let mut data = vec![0u8; check(&header)?];
-        assert_eq!(data.len(), header.height * header.width * header.channels, "JPEG check sized the buffer wrongly");
-        let format = if header.channels == 1 { tj::TJPF_TJPF_GRAY } else { tj::TJPF_TJPF_RGB };
-        // SAFETY: `data` holds the height x width x channels bytes this header announces; the
-        // decoder re-reads the same header from the same bytes and writes no more.
-        let status = unsafe {
-            tj::tj3Decompress8(
-                handle.0,
-                bytes.as_ptr(),
-                bytes.len() as tj::size_t,
-                data.as_mut_ptr(),
-                0,
-                format as c_int,
-            )
-        };
-        if status != 0 && !handle.only_warned() {
-            return Err(Error::decode(format!("invalid JPEG: {}", handle.message())));
-        }
+        decompress(handle, bytes, &header, &mut data)?;
         Ok((header, data))
     })
+}
+
+/// [`decode`] into `out`, which must hold exactly the pixels the checked header announces
+/// (a `Decode` error otherwise).
+pub fn decode_into(bytes: &[u8], check: impl FnOnce(&Header) -> Result<usize>, out: &mut [u8]) -> Result<()> {
+    with_handle(&DECOMPRESSOR, tj::TJINIT_TJINIT_DECOMPRESS, |handle| {
+        let header = read_header(handle, bytes)?;
+        let len = check(&header)?;
+        if len != out.len() {
+            return Err(Error::decode(format!("the JPEG decodes to {len} bytes, expected {}", out.len())));
+        }
+        decompress(handle, bytes, &header, out)
+    })
+}
+
+/// Decompresses `bytes`, whose header `handle` has just read, into `data` (its pixels' size).
+fn decompress(handle: &mut Handle, bytes: &[u8], header: &Header, data: &mut [u8]) -> Result<()> {
+    assert_eq!(data.len(), header.height * header.width * header.channels, "JPEG check sized the buffer wrongly");
+    let format = if header.channels == 1 { tj::TJPF_TJPF_GRAY } else { tj::TJPF_TJPF_RGB };
+    // SAFETY: `data` holds the height x width x channels bytes this header announces; the
+    // decoder re-reads the same header from the same bytes and writes no more.
+    let status = unsafe {
+        tj::tj3Decompress8(handle.0, bytes.as_ptr(), bytes.len() as tj::size_t, data.as_mut_ptr(), 0, format as c_int)
+    };
+    if status != 0 && !handle.only_warned() {
+        return Err(Error::decode(format!("invalid JPEG: {}", handle.message())));
+    }
+    Ok(())
 }
 
 /// The header of `bytes`, or a `Decode` error.

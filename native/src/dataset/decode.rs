@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
-    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, FixedSizeListArray,
-    Int32Array, ListArray, StringBuilder, StructArray,
+    make_array, Array, ArrayData, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BinaryViewArray, BooleanArray,
+    FixedSizeListArray, Int32Array, ListArray, StringBuilder, StructArray,
 };
 use arrow::buffer::{Buffer, MutableBuffer, NullBuffer, OffsetBuffer};
 use arrow::compute::{cast_with_options, CastOptions};
@@ -21,7 +21,7 @@ use arrow::datatypes::{DataType, Field as ArrowField, FieldRef, Int32Type};
 use arrow_schema::extension::{FixedShapeTensor, EXTENSION_TYPE_METADATA_KEY};
 use rayon::prelude::*;
 
-use crate::codec::{byte_len, npy, pixels, Tensor};
+use crate::codec::{byte_len, image, npy, pixels, Tensor};
 use crate::dtype::{ArrayDType, Kind};
 use crate::error::{Error, Result};
 use crate::schema::{decode_cell, decoded_len, Codec, Field, FieldDType, Unischema};
@@ -173,12 +173,10 @@ fn tensor_column(
 ) -> Result<Column> {
     let field = schema.field(index)?;
     let binary = match raw.data_type() {
-        DataType::Binary => Arc::clone(raw),
+        DataType::Binary | DataType::BinaryView => Arc::clone(raw),
         DataType::Dictionary(key, value) if **key == DataType::Int32 && **value == DataType::Binary => Arc::clone(raw),
-        DataType::LargeBinary | DataType::BinaryView => {
-            cast_with_options(raw, &DataType::Binary, &CastOptions::default())
-                .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?
-        }
+        DataType::LargeBinary => cast_with_options(raw, &DataType::Binary, &CastOptions::default())
+            .map_err(|e| Error::decode(format!("field '{}': {e}", field.name)))?,
         other => {
             return Err(Error::decode(format!(
                 "field '{}': a {:?} codec column must be stored as binary, found {other}",
@@ -213,7 +211,7 @@ fn tensor_column(
                 Some(cell_bytes) => fixed_numeric(&cells, &decoder, cell_bytes, &element, stop)?,
                 None => {
                     let tensors = (0..cells.len()).into_par_iter().map(decode).collect::<Result<Vec<_>>>()?;
-                    let mut values = Values::new(field.dtype);
+                    let mut values = Values::new(field.dtype, cells.len() * size);
                     for t in &tensors {
                         values.push(t.as_ref(), size)?;
                     }
@@ -305,6 +303,8 @@ pub struct CellDecoder<'a> {
     known_header: Option<Vec<u8>>,
     /// How a decoded cell (C order) goes into its slot: a copy, or split into channel planes.
     place: fn(&[u8], &mut [u8]),
+    /// Whether cells are images decoded straight into their slot (fixed shape, not planar).
+    image_in_place: bool,
 }
 
 impl<'a> CellDecoder<'a> {
@@ -325,13 +325,16 @@ impl<'a> CellDecoder<'a> {
             }
             _ => (None, None),
         };
-        Ok(CellDecoder { schema, index, field, fixed_len, known_header, place: |data, out| out.copy_from_slice(data) })
+        let image_in_place = fixed_len.is_some() && matches!(field.codec, Some(Codec::CompressedImage { .. }));
+        let place = |data: &[u8], out: &mut [u8]| out.copy_from_slice(data);
+        Ok(CellDecoder { schema, index, field, fixed_len, known_header, place, image_in_place })
     }
 
     /// With `planar`, [`decode_into`](Self::decode_into) writes a fixed (H, W, 3) image as its
     /// three channel planes (the caller checked the field is one, see the module doc).
     pub fn planar(mut self, planar: bool) -> Self {
         if planar {
+            self.image_in_place = false;
             self.place = match self.field.dtype {
                 FieldDType::UInt16 => pixels::to_planar::<2>,
                 _ => pixels::to_planar::<1>,
@@ -348,6 +351,10 @@ impl<'a> CellDecoder<'a> {
 
     /// Decodes `cell` into `out`, which must hold [`fixed_len`](Self::fixed_len) bytes.
     pub fn decode_into(&self, cell: &[u8], out: &mut [u8]) -> Result<()> {
+        if let Some(expect) = self.image_in_place.then(|| self.field.dtype.expect(&self.field.shape)).flatten() {
+            return image::decode_into(cell, &expect, out)
+                .map_err(|e| e.context(format_args!("field '{}'", self.field.name)));
+        }
         if let Some(header) = &self.known_header {
             if cell.len() == header.len() + out.len() && cell.starts_with(header) {
                 out.copy_from_slice(&cell[header.len()..]);
@@ -389,19 +396,29 @@ fn known_payloads(cells: &Cells, header: &[u8], cell_bytes: usize, total: usize)
     Some(buffer)
 }
 
-/// The binary cells of a codec column, as stored or dictionary-encoded (each row a key into
-/// values the Parquet reader left in one buffer, see `item::dictionary_columns`).
+/// The binary cells of a codec column: `Binary`, `BinaryView` (the reader's, each cell a view
+/// into the Parquet page it was stored in, see `item::view_columns`) or `Dictionary(Int32, Binary)`.
 struct Cells<'a> {
-    values: &'a BinaryArray,
+    stored: Stored<'a>,
     keys: Option<&'a Int32Array>,
 }
 
+/// Where the cells' bytes are.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    Offsets(&'a BinaryArray),
+    Views(&'a BinaryViewArray),
+}
+
 impl<'a> Cells<'a> {
-    /// The cells of a `Binary` or `Dictionary(Int32, Binary)` column; a `Decode` error when a
-    /// key points past the dictionary.
+    /// The cells of a `Binary`, `BinaryView` or `Dictionary(Int32, Binary)` column; a `Decode`
+    /// error when a key points past the dictionary.
     fn of(field: &Field, array: &'a ArrayRef) -> Result<Self> {
+        if let Some(views) = array.as_binary_view_opt() {
+            return Ok(Cells { stored: Stored::Views(views), keys: None });
+        }
         let Some(dictionary) = array.as_dictionary_opt::<Int32Type>() else {
-            return Ok(Cells { values: array.as_binary::<i32>(), keys: None });
+            return Ok(Cells { stored: Stored::Offsets(array.as_binary::<i32>()), keys: None });
         };
         let values = dictionary.values().as_binary::<i32>();
         let keys = dictionary.keys();
@@ -412,25 +429,34 @@ impl<'a> Cells<'a> {
                 values.len()
             )));
         }
-        Ok(Cells { values, keys: Some(keys) })
+        Ok(Cells { stored: Stored::Offsets(values), keys: Some(keys) })
     }
 
     fn len(&self) -> usize {
-        self.keys.map_or(self.values.len(), Array::len)
+        match (self.keys, self.stored) {
+            (Some(keys), _) => keys.len(),
+            (None, Stored::Offsets(values)) => values.len(),
+            (None, Stored::Views(views)) => views.len(),
+        }
     }
 
     fn nulls(&self) -> Option<&'a NullBuffer> {
-        match self.keys {
-            Some(keys) => keys.nulls(),
-            None => self.values.nulls(),
+        match (self.keys, self.stored) {
+            (Some(keys), _) => keys.nulls(),
+            (None, Stored::Offsets(values)) => values.nulls(),
+            (None, Stored::Views(views)) => views.nulls(),
         }
     }
 
     /// Row `i`'s cell; `None` when it is null.
     fn get(&self, i: usize) -> Option<&'a [u8]> {
-        match self.keys {
-            Some(keys) => keys.is_valid(i).then(|| self.values.value(keys.value(i) as usize)),
-            None => self.values.is_valid(i).then(|| self.values.value(i)),
+        let i = match self.keys {
+            Some(keys) => keys.is_valid(i).then(|| keys.value(i) as usize)?,
+            None => i,
+        };
+        match self.stored {
+            Stored::Offsets(values) => (self.keys.is_some() || values.is_valid(i)).then(|| values.value(i)),
+            Stored::Views(views) => views.is_valid(i).then(|| views.value(i)),
         }
     }
 }
@@ -444,7 +470,8 @@ fn variable_shape(
     nulls: Option<NullBuffer>,
 ) -> Result<ArrayRef> {
     let ndim = field.shape.len();
-    let mut values = Values::new(field.dtype);
+    let elements = tensors.iter().flatten().map(|t| t.shape.iter().product::<usize>()).sum();
+    let mut values = Values::new(field.dtype, elements);
     let mut lengths = Vec::with_capacity(tensors.len());
     let mut dims = Vec::with_capacity(tensors.len() * ndim);
     for t in tensors {
@@ -486,14 +513,15 @@ enum Values {
 }
 
 impl Values {
-    fn new(dtype: FieldDType) -> Values {
+    /// Empty values of `dtype`, with room for `elements` fixed-width elements.
+    fn new(dtype: FieldDType, elements: usize) -> Values {
         match dtype {
             FieldDType::Bool => Values::Bool(Vec::new()),
             FieldDType::Str => Values::Str(StringBuilder::new()),
             FieldDType::Bytes => Values::Bytes(BinaryBuilder::new()),
             other => {
                 let width = arrow_type(other).and_then(|t| t.primitive_width()).unwrap_or(1);
-                Values::Fixed(MutableBuffer::new(0), width)
+                Values::Fixed(MutableBuffer::new(elements.saturating_mul(width)), width)
             }
         }
     }

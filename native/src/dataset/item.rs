@@ -2,6 +2,7 @@
 //! rows), add Hive partition columns, filter rows by predicate and filters, decode the
 //! output columns and optionally shuffle the rows.
 
+use std::ops::Range;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,15 +13,15 @@ use arrow::datatypes::{DataType, FieldRef, Schema};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector};
+use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
-use parquet::basic::{Encoding, PageType};
-use parquet::file::metadata::RowGroupMetaData;
 
 use super::checksum::{read_error, ChecksumReader};
 use super::damage::Skips;
 use super::decode::{decode_column, decodes_cells, Budget, Column};
 use super::discovery::{DataFile, Dataset};
 use super::ngram::NGramOptions;
+use super::pages;
 use super::plan::{shuffle, Item, SplitMix64};
 use super::predicate::{Filters, Predicate};
 use super::values::cell;
@@ -225,7 +226,7 @@ fn log_read(file: &DataFile, item: &Item, fetched: &Fetched, kept: usize, took: 
 
 /// Reads the stored columns `names` of the item's row group (or its part of the rows, plus the
 /// `overlap` rows after it), verifying page checksums when asked. Those among `cells` (codec
-/// columns) whose pages are all dictionary-encoded come as dictionaries: see [`dictionary_columns`].
+/// columns) come as `BinaryView`: see [`view_columns`].
 fn fetch(
     file: &DataFile,
     item: &Item,
@@ -257,10 +258,14 @@ fn fetch(
         .sum();
     let mask = ProjectionMask::roots(footer.parquet_schema(), roots);
     let checked = verify_checksums.then(|| footer.metadata().row_group(item.row_group));
-    let reader = ChecksumReader::new(file.reader(), checked);
-    let footer = dictionary_columns(footer, row_group, cells)?.unwrap_or_else(|| footer.clone());
+    let mut reader = ChecksumReader::new(file.reader(), checked);
+    let footer = view_columns(footer, cells)?.unwrap_or_else(|| footer.clone());
+    let (reader, footer, index) = match sliced_pages(&mut reader, &footer, item.row_group, &mask)? {
+        Some((fetched, metadata)) => (Box::new(fetched) as Box<dyn AsyncFileReader>, metadata, 0),
+        None => (Box::new(reader) as Box<dyn AsyncFileReader>, footer, item.row_group),
+    };
     let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer)
-        .with_row_groups(vec![item.row_group])
+        .with_row_groups(vec![index])
         .with_projection(mask)
         .with_batch_size(rows.max(1));
     if item.parts > 1 {
@@ -280,43 +285,54 @@ fn fetch(
     concat_batches(&projected, &batches).map_err(|e| Error::internal(format!("concatenating batches: {e}")))
 }
 
-/// `footer` reading the `Binary` columns among `names` whose data pages in `row_group` are all
-/// dictionary-encoded (by the chunk's page encoding stats) as `Dictionary(Int32, Binary)`: their
-/// cells stay in the decoded dictionary page instead of being copied out row by row (a third of
-/// the reader's copies of an MNIST-like image column). `None` when there is no such column;
-/// chunks that fell back to plain pages are read as stored (a dictionary would be rebuilt).
-fn dictionary_columns(
+/// The projected column chunks of row group `index`, fetched through `reader`, and `footer`
+/// narrowed to that row group with the page locations found in them (see [`pages`]), when the
+/// file has no offset index and no projected column is repeated; else `None`.
+fn sliced_pages(
+    reader: &mut ChecksumReader,
     footer: &ArrowReaderMetadata,
-    row_group: &RowGroupMetaData,
-    names: &[&str],
-) -> Result<Option<ArrowReaderMetadata>> {
-    let dictionary_pages = |name: &str| {
-        row_group.columns().iter().any(|c| {
-            c.column_path().parts() == [name]
-                && c.page_encoding_stats().is_some_and(|stats| {
-                    stats
-                        .iter()
-                        .filter(|s| matches!(s.page_type, PageType::DATA_PAGE | PageType::DATA_PAGE_V2))
-                        .all(|s| matches!(s.encoding, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
-                })
-        })
-    };
-    let schema = footer.schema();
-    let chosen: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|name| schema.field_with_name(name).is_ok_and(|f| f.data_type() == &DataType::Binary))
-        .filter(|name| dictionary_pages(name))
-        .collect();
-    if chosen.is_empty() {
+    index: usize,
+    mask: &ProjectionMask,
+) -> Result<Option<(pages::Fetched, ArrowReaderMetadata)>> {
+    let metadata = footer.metadata();
+    let row_group = metadata.row_group(index);
+    let leaves: Vec<usize> = (0..row_group.num_columns()).filter(|&i| mask.leaf_included(i)).collect();
+    let repeated = leaves.iter().any(|&i| row_group.column(i).column_descr().max_rep_level() > 0);
+    if metadata.offset_index().is_some() || repeated || leaves.is_empty() {
         return Ok(None);
     }
-    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Binary));
+    let ranges: Vec<Range<u64>> = leaves
+        .iter()
+        .map(|&i| {
+            let (start, len) = row_group.column(i).byte_range();
+            start..start.saturating_add(len)
+        })
+        .collect();
+    let chunks = storage::block_on(reader.get_byte_ranges(ranges.clone())).map_err(read_error)?;
+    let Some(narrowed) = pages::with_page_locations(metadata, row_group, &leaves, &chunks) else {
+        return Ok(None);
+    };
+    let options = ArrowReaderOptions::new().with_schema(Arc::clone(footer.schema()));
+    let narrowed = ArrowReaderMetadata::try_new(Arc::new(narrowed), options).map_err(read_error)?;
+    Ok(Some((pages::Fetched::new(ranges.into_iter().zip(chunks).collect()), narrowed)))
+}
+
+/// `footer` reading the `Binary` columns among `names` (codec columns) as `BinaryView`: each
+/// cell stays in the decompressed page it was stored in (plain pages) or in the decoded
+/// dictionary page (dictionary-encoded ones), where a `Binary` column copies every cell into one
+/// growing buffer, and a dictionary-typed one, on a chunk that fell back to plain pages, copies
+/// the cells out and hashes them back into a dictionary. `None` when there is no such column.
+fn view_columns(footer: &ArrowReaderMetadata, names: &[&str]) -> Result<Option<ArrowReaderMetadata>> {
+    let schema = footer.schema();
+    let chosen = |f: &FieldRef| f.data_type() == &DataType::Binary && names.contains(&f.name().as_str());
+    if !schema.fields().iter().any(chosen) {
+        return Ok(None);
+    }
     let fields: Vec<FieldRef> = schema
         .fields()
         .iter()
-        .map(|f| match chosen.contains(&f.name().as_str()) {
-            true => Arc::new(f.as_ref().clone().with_data_type(dictionary.clone())),
+        .map(|f| match chosen(f) {
+            true => Arc::new(f.as_ref().clone().with_data_type(DataType::BinaryView)),
             false => Arc::clone(f),
         })
         .collect();
@@ -345,33 +361,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dictionary_encoded_binary_columns_are_read_as_dictionaries() {
-        use arrow::array::{BinaryArray, Int32Array};
+    fn codec_columns_are_read_as_views_of_their_pages() {
+        use arrow::array::{Array, AsArray, BinaryArray, Int32Array};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use parquet::arrow::ArrowWriter;
+        use parquet::basic::Encoding;
         use parquet::file::properties::WriterProperties;
 
+        let cells: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 100 + i as usize]).collect();
         let batch = RecordBatch::try_from_iter([
-            ("b", Arc::new(BinaryArray::from_iter_values([b"x".as_slice(), b"y"])) as ArrayRef),
-            ("i", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
+            ("b", Arc::new(BinaryArray::from_iter_values(&cells)) as ArrayRef),
+            ("i", Arc::new(Int32Array::from_iter_values(0..64)) as ArrayRef),
         ])
         .unwrap();
-        let footer = |props: WriterProperties| {
-            let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).unwrap();
-            writer.write(&batch).unwrap();
-            let file = bytes::Bytes::from(writer.into_inner().unwrap());
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap()
-        };
-        let dictionary = footer(WriterProperties::builder().build());
-        let group = dictionary.metadata().row_group(0);
-        let read = dictionary_columns(&dictionary, group, &["b", "i"]).unwrap().expect("b is dictionary-encoded");
+        // Dictionary pages falling back to plain ones after 2 KiB, as pyarrow writes large cells.
+        let props = WriterProperties::builder().set_dictionary_page_size_limit(2048).set_data_page_row_count_limit(8);
+        let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props.build())).unwrap();
+        writer.write(&batch).unwrap();
+        let file = bytes::Bytes::from(writer.into_inner().unwrap());
+        let footer = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap();
+        let encodings = footer.metadata().row_group(0).column(0).encodings().to_vec();
+        assert!(encodings.contains(&Encoding::RLE_DICTIONARY) && encodings.contains(&Encoding::PLAIN), "{encodings:?}");
+
+        let read = view_columns(&footer, &["b"]).unwrap().expect("b is binary");
         let types: Vec<&DataType> = read.schema().fields().iter().map(|f| f.data_type()).collect();
-        assert_eq!(
-            types,
-            [&DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Binary)), &DataType::Int32]
-        );
-        assert!(dictionary_columns(&dictionary, group, &["i"]).unwrap().is_none(), "not binary");
-        let plain = footer(WriterProperties::builder().set_dictionary_enabled(false).build());
-        assert!(dictionary_columns(&plain, plain.metadata().row_group(0), &["b"]).unwrap().is_none(), "plain pages");
+        assert_eq!(types, [&DataType::BinaryView, &DataType::Int32]);
+        let got = ParquetRecordBatchReaderBuilder::new_with_metadata(file, read).build().unwrap().next().unwrap();
+        let views = got.unwrap().column(0).as_binary_view().clone();
+        assert_eq!(views.iter().map(|c| c.unwrap().to_vec()).collect::<Vec<_>>(), cells);
+        assert!(view_columns(&footer, &["i"]).unwrap().is_none(), "not binary");
+        assert!(view_columns(&footer, &[]).unwrap().is_none(), "no codec column");
+        assert!(views.len() == 64 && views.null_count() == 0);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod discovery;
 mod item;
 pub mod ngram;
 pub mod options;
+mod pages;
 mod pipeline;
 pub mod plan;
 pub mod predicate;
