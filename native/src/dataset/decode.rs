@@ -397,7 +397,7 @@ fn known_payloads(cells: &Cells, header: &[u8], cell_bytes: usize, total: usize)
 }
 
 /// The binary cells of a codec column: `Binary`, `BinaryView` (the reader's, each cell a view
-/// into the Parquet page it was stored in, see `item::view_columns`) or `Dictionary(Int32, Binary)`.
+/// into the Parquet page it was stored in, see `item::view_schema`) or `Dictionary(Int32, Binary)`.
 struct Cells<'a> {
     stored: Stored<'a>,
     keys: Option<&'a Int32Array>,

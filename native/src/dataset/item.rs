@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{new_null_array, ArrayRef, BooleanArray, StringArray, UInt32Array};
 use arrow::compute::{concat_batches, filter, take};
-use arrow::datatypes::{DataType, FieldRef, Schema};
+use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector};
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::file::metadata::ParquetMetaData;
 
 use super::checksum::{read_error, ChecksumReader};
 use super::damage::Skips;
@@ -226,7 +227,7 @@ fn log_read(file: &DataFile, item: &Item, fetched: &Fetched, kept: usize, took: 
 
 /// Reads the stored columns `names` of the item's row group (or its part of the rows, plus the
 /// `overlap` rows after it), verifying page checksums when asked. Those among `cells` (codec
-/// columns) come as `BinaryView`: see [`view_columns`].
+/// columns) come as `BinaryView`: see [`view_schema`].
 fn fetch(
     file: &DataFile,
     item: &Item,
@@ -259,10 +260,11 @@ fn fetch(
     let mask = ProjectionMask::roots(footer.parquet_schema(), roots);
     let checked = verify_checksums.then(|| footer.metadata().row_group(item.row_group));
     let mut reader = ChecksumReader::new(file.reader(), checked);
-    let footer = view_columns(footer, cells)?.unwrap_or_else(|| footer.clone());
-    let (reader, footer, index) = match sliced_pages(&mut reader, &footer, item.row_group, &mask)? {
+    let schema = view_schema(footer.schema(), cells);
+    let (reader, footer, index) = match sliced_pages(&mut reader, footer, &schema, item.row_group, &mask)? {
         Some((fetched, metadata)) => (Box::new(fetched) as Box<dyn AsyncFileReader>, metadata, 0),
-        None => (Box::new(reader) as Box<dyn AsyncFileReader>, footer, item.row_group),
+        None if Arc::ptr_eq(&schema, footer.schema()) => (Box::new(reader) as _, footer.clone(), item.row_group),
+        None => (Box::new(reader) as _, supplied(Arc::clone(footer.metadata()), schema)?, item.row_group),
     };
     let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, footer)
         .with_row_groups(vec![index])
@@ -286,11 +288,12 @@ fn fetch(
 }
 
 /// The projected column chunks of row group `index`, fetched through `reader`, and `footer`
-/// narrowed to that row group with the page locations found in them (see [`pages`]), when the
-/// file has no offset index and no projected column is repeated; else `None`.
+/// narrowed to that row group with the page locations found in them (see [`pages`]), read as
+/// `schema`, when the file has no offset index and no projected column is repeated; else `None`.
 fn sliced_pages(
     reader: &mut ChecksumReader,
     footer: &ArrowReaderMetadata,
+    schema: &SchemaRef,
     index: usize,
     mask: &ProjectionMask,
 ) -> Result<Option<(pages::Fetched, ArrowReaderMetadata)>> {
@@ -312,21 +315,24 @@ fn sliced_pages(
     let Some(narrowed) = pages::with_page_locations(metadata, row_group, &leaves, &chunks) else {
         return Ok(None);
     };
-    let options = ArrowReaderOptions::new().with_schema(Arc::clone(footer.schema()));
-    let narrowed = ArrowReaderMetadata::try_new(Arc::new(narrowed), options).map_err(read_error)?;
+    let narrowed = supplied(Arc::new(narrowed), Arc::clone(schema))?;
     Ok(Some((pages::Fetched::new(ranges.into_iter().zip(chunks).collect()), narrowed)))
 }
 
-/// `footer` reading the `Binary` columns among `names` (codec columns) as `BinaryView`: each
+/// `metadata` read as `schema` (the footer's Arrow schema with some column types changed).
+fn supplied(metadata: Arc<ParquetMetaData>, schema: SchemaRef) -> Result<ArrowReaderMetadata> {
+    ArrowReaderMetadata::try_new(metadata, ArrowReaderOptions::new().with_schema(schema)).map_err(read_error)
+}
+
+/// `schema` with the `Binary` columns among `names` (codec columns) typed `BinaryView`: each
 /// cell stays in the decompressed page it was stored in (plain pages) or in the decoded
 /// dictionary page (dictionary-encoded ones), where a `Binary` column copies every cell into one
 /// growing buffer, and a dictionary-typed one, on a chunk that fell back to plain pages, copies
-/// the cells out and hashes them back into a dictionary. `None` when there is no such column.
-fn view_columns(footer: &ArrowReaderMetadata, names: &[&str]) -> Result<Option<ArrowReaderMetadata>> {
-    let schema = footer.schema();
+/// the cells out and hashes them back into a dictionary. `schema` itself when there is no such column.
+fn view_schema(schema: &SchemaRef, names: &[&str]) -> SchemaRef {
     let chosen = |f: &FieldRef| f.data_type() == &DataType::Binary && names.contains(&f.name().as_str());
     if !schema.fields().iter().any(chosen) {
-        return Ok(None);
+        return Arc::clone(schema);
     }
     let fields: Vec<FieldRef> = schema
         .fields()
@@ -336,9 +342,7 @@ fn view_columns(footer: &ArrowReaderMetadata, names: &[&str]) -> Result<Option<A
             false => Arc::clone(f),
         })
         .collect();
-    let supplied = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    let options = ArrowReaderOptions::new().with_schema(supplied);
-    ArrowReaderMetadata::try_new(Arc::clone(footer.metadata()), options).map(Some).map_err(read_error)
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// A partition key as a column: the directory value, typed as the field declares.
@@ -383,14 +387,16 @@ mod tests {
         let encodings = footer.metadata().row_group(0).column(0).encodings().to_vec();
         assert!(encodings.contains(&Encoding::RLE_DICTIONARY) && encodings.contains(&Encoding::PLAIN), "{encodings:?}");
 
-        let read = view_columns(&footer, &["b"]).unwrap().expect("b is binary");
+        let schema = view_schema(footer.schema(), &["b"]);
+        assert!(!Arc::ptr_eq(&schema, footer.schema()), "b is binary");
+        let read = supplied(Arc::clone(footer.metadata()), schema).unwrap();
         let types: Vec<&DataType> = read.schema().fields().iter().map(|f| f.data_type()).collect();
         assert_eq!(types, [&DataType::BinaryView, &DataType::Int32]);
         let got = ParquetRecordBatchReaderBuilder::new_with_metadata(file, read).build().unwrap().next().unwrap();
         let views = got.unwrap().column(0).as_binary_view().clone();
         assert_eq!(views.iter().map(|c| c.unwrap().to_vec()).collect::<Vec<_>>(), cells);
-        assert!(view_columns(&footer, &["i"]).unwrap().is_none(), "not binary");
-        assert!(view_columns(&footer, &[]).unwrap().is_none(), "no codec column");
+        assert!(Arc::ptr_eq(&view_schema(footer.schema(), &["i"]), footer.schema()), "not binary");
+        assert!(Arc::ptr_eq(&view_schema(footer.schema(), &[]), footer.schema()), "no codec column");
         assert!(views.len() == 64 && views.null_count() == 0);
     }
 
