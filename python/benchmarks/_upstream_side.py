@@ -20,9 +20,14 @@ import sys
 import time
 
 
-def _rows(reader):
+def _rows(reader, every=64):
+    """Row counts of a row reader, `every` rows at a time (the harness's own cost per row: one loop step)."""
+    n = 0
     for _ in reader:
-        yield 1
+        n += 1
+        if n == every:
+            yield n
+            n = 0
 
 
 def _batches(reader):
@@ -60,17 +65,19 @@ CASES = {'hello': (False, _rows, False), 'hello_b': (True, _batches, False),
 
 
 def rate(counts, warmup, seconds):
-    """rows/s of an endless iterator of row counts: `warmup` s discarded, then about `seconds` s timed."""
+    """rows/s of an endless iterator of row counts: `warmup` s discarded, then about `seconds` s timed; the CPU
+    time of this (the consuming) thread per row goes to _CONSUMER_NS."""
     end = time.perf_counter() + warmup
     for _ in counts:
         if time.perf_counter() >= end:
             break
-    rows, start = 0, time.perf_counter()
+    rows, start, cpu = 0, time.perf_counter(), time.thread_time()
     for n in counts:
         rows += n
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             break
+    _CONSUMER_NS.append((time.thread_time() - cpu) * 1e9 / max(rows, 1))
     return rows / elapsed
 
 
@@ -93,6 +100,7 @@ def measure(case, url, pool='thread', workers=2, warmup=1.0, seconds=4.0):
 
 
 _CHILDREN_KIB = []
+_CONSUMER_NS = []
 
 
 def children_peak_rss_kib(pid='self'):
@@ -164,7 +172,8 @@ def main():
     except Exception as e:  # reported; the table shows '-'
         result['error'] = '{}: {}'.format(type(e).__name__, e)
     import petastorm
-    result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib() + sum(_CHILDREN_KIB))
+    result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib() + sum(_CHILDREN_KIB),
+                  consumer_ns_per_row=_CONSUMER_NS[-1] if _CONSUMER_NS else None)
     print(json.dumps(result), file=out, flush=True)
 
 

@@ -14,12 +14,17 @@ the floor, peak RSS of ours and of upstream's best run, and Lance where it is th
 * Floor: the bare decode cost of our own codecs (hello-world, JPEG, MNIST-like ``make_batch_reader``):
   native/examples/decode_floor.rs, built here on demand, decodes every codec cell of the dataset, loaded in
   memory once, with the reader's own per-cell decoder on all cores, in a loop: no reader, no Parquet, no
-  Python. For ``make_reader`` on MNIST-like, building one namedtuple per row from decoded columns; for plain
-  columns, ``pyarrow.parquet.read_table``.
+  Python. Its sustained rate (every pass over the window, as the readers are timed; its best single pass is
+  printed too) is the floor. ``+pages`` is the same loop with the Parquet pages of those columns read first
+  (decode_floor.rs --parquet: the files in memory, the parquet crate's synchronous reader): what reading the
+  stored bytes adds, which no reader of those files avoids. For ``make_reader`` on MNIST-like, building one
+  namedtuple per row from decoded columns (and the consumer thread's CPU per row, printed below the table);
+  for plain columns, ``pyarrow.parquet.read_table``.
 * Materialization (bench_materialize.py: PySpark with the same user code, and the JVM writer) and
   make_spark_converter with its torch epoch (bench_converter.py) are in the table too; the transform case
   and first-row latency come from bench_transforms.py / bench_first_row.py when those exist.
-* Last, peak RSS over the dataset size: make_reader on all of hello-world against a tenth of it.
+* Last, peak RSS over the dataset size: make_reader on all of hello-world against a tenth of it and against one
+  window of the reader (the row groups it holds at once).
 
 --quick: small datasets, short windows, two upstream configurations, few Spark rows (checks the harness).
 Not a test.
@@ -154,11 +159,12 @@ def build_decode_floor():
     return target / 'release' / 'examples' / 'decode_floor'
 
 
-def decode_floor(binary, url, seconds):
-    """rows/s of the reader's per-cell decoder on every codec cell of the dataset, in memory, on all cores."""
-    out = subprocess.run([str(binary), url, '--seconds', str(seconds)], stdout=subprocess.PIPE, text=True,
-                         check=True)
-    return json.loads(out.stdout.splitlines()[-1])['rows_per_s']
+def decode_floor(binary, url, seconds, pages=False):
+    """The decode_floor.rs result (sustained and best-pass rows/s) of the reader's per-cell decoder on every codec
+    cell of the dataset, in memory, on all cores; with `pages`, the Parquet pages of those columns read first."""
+    out = subprocess.run([str(binary), url, '--seconds', str(seconds)] + ['--parquet'] * pages,
+                         stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def namedtuple_floor(url, schema, seconds):
@@ -180,19 +186,28 @@ def read_table_floor(url, seconds):
 
 
 def floors(urls, seconds):
-    """{case: rows/s} of the floor of each reader case that has one."""
-    found, cache = {}, {}
+    """``({case: floor rows/s}, {case: floor rows/s with the Parquet pages read}, [lines about them])``."""
+    found, pages, cache, notes = {}, {}, {}, []
     binary = build_decode_floor()
     for case, _, dataset, kind in READER_CASES:
         if kind is None:
             continue
         if (kind, dataset) not in cache:
             schema = DATASETS[dataset][0]
-            cache[kind, dataset] = (decode_floor(binary, urls[dataset], seconds) if kind == 'decode' else
-                                    namedtuple_floor(urls[dataset], schema, seconds) if kind == 'namedtuple' else
-                                    read_table_floor(urls[dataset], seconds))
-        found[case] = cache[kind, dataset]
-    return found
+            if kind == 'decode':
+                bare, paged = (decode_floor(binary, urls[dataset], seconds, p) for p in (False, True))
+                cache[kind, dataset] = bare['rows_per_s_sustained'], paged['rows_per_s_sustained']
+                notes.append('  {:<8} decode floor {} rows/s sustained (best pass {}); with its Parquet pages {} '
+                             '(best pass {})'.format(dataset, *(fmt(r[k]) for r in (bare, paged)
+                                                                for k in ('rows_per_s_sustained', 'rows_per_s'))))
+            else:
+                cache[kind, dataset] = ((namedtuple_floor(urls[dataset], schema, seconds) if kind == 'namedtuple'
+                                         else read_table_floor(urls[dataset], seconds)), None)
+        found[case], pages[case] = cache[kind, dataset]
+    for case, _, dataset, kind in READER_CASES:  # make_reader MNIST-like: its cells' Parquet pages too
+        if kind == 'namedtuple':
+            pages[case] = cache.get(('decode', dataset), (None, None))[1]
+    return found, pages, notes
 
 
 # ---------------------------------------------------------------- Spark cases
@@ -256,31 +271,43 @@ def _mib(result):
     return None if kib is None else kib / 1024
 
 
-def print_table(readers, floor, lance, spark_rows, upstream_configs):
-    row = '{:<46} {:>12} {:>12} {:>22} {:>7} {:>12} {:>8} {:>9} {:>9} {:>12}'
+def _share(rate, of):
+    return '-' if not (rate and of) else '{:.0%}'.format(rate / of)
+
+
+def print_table(readers, floors, lance, spark_rows, upstream_configs):
+    floor, pages, notes = floors
+    row = '{:<46} {:>12} {:>12} {:>22} {:>7} {:>12} {:>8} {:>11} {:>7} {:>9} {:>9} {:>12}'
     print('\n' + row.format('case (rows/s)', 'ours w=2', 'ours w=1', 'upstream best', 'ratio', 'floor',
-                            'of floor', 'RSS ours', 'RSS up', 'Lance'))
+                            'of floor', '+pages', 'of it', 'RSS ours', 'RSS up', 'Lance'))
     for case, label, _, _ in READER_CASES:
         ours = readers[case]['ours']
         config, up = _best(readers[case]['upstream'])
         rate = ours[2].get('rate')
         ratio = rate / up['rate'] if rate and up else None
-        of_floor = rate / floor[case] if rate and floor.get(case) else None
         peer = lance.get(case, {})
         peer_text = ('{} ({:.2f}x)'.format(fmt(peer['rate']), rate / peer['rate']) if peer.get('rate') and rate
                      else '-' if case not in lance else 'failed')
         print(row.format(label, fmt(rate), fmt(ours[1].get('rate')),
                          '{} ({}x{})'.format(fmt(up['rate']), *config) if up else '-',
                          '-' if ratio is None else '{:.2f}x'.format(ratio), fmt(floor.get(case)),
-                         '-' if of_floor is None else '{:.0%}'.format(of_floor), fmt(_mib(ours[2])), fmt(_mib(up)),
-                         peer_text))
+                         _share(rate, floor.get(case)), fmt(pages.get(case)), _share(rate, pages.get(case)),
+                         fmt(_mib(ours[2])), fmt(_mib(up)), peer_text))
     for label, ours, upstream in spark_rows:
         ratio = ours / upstream if ours and upstream else None
         print(row.format(label, fmt(ours), '', fmt(upstream), '-' if ratio is None else '{:.2f}x'.format(ratio),
-                         '-', '-', '-', '-', ''))
+                         '-', '-', '-', '-', '-', '-', ''))
     print('ours: thread pool (w = decode threads); upstream: the best of {} (pool x workers_count); RSS in MiB '
-          '(VmHWM of the run\'s process + its pool\'s worker processes); of floor = ours w=2 / floor'.format(
+          '(VmHWM of the run\'s process + its pool\'s worker processes); of floor / of it = ours w=2 / the floor '
+          '(sustained) / the floor with its Parquet pages'.format(
               ', '.join('{}x{}'.format(*c) for c in upstream_configs)))
+    for line in notes:
+        print(line)
+    mnist = readers['mnist']['ours'][2]
+    if mnist.get('consumer_ns_per_row') and floor.get('mnist'):
+        print('  make_reader MNIST-like, CPU of the thread iterating the rows: {:.0f} ns per row; the namedtuple '
+              'floor: {:.0f} ns per row ({:.2f}x)'.format(mnist['consumer_ns_per_row'], 1e9 / floor['mnist'],
+                                                          mnist['consumer_ns_per_row'] * floor['mnist'] / 1e9))
     errors = {(case, side, str(c)): r['error'] for case, runs in readers.items() for side in runs
               for c, r in runs[side].items() if r.get('error')}
     for (case, side, config), error in sorted(errors.items()):
@@ -288,15 +315,20 @@ def print_table(readers, floor, lance, spark_rows, upstream_configs):
 
 
 def print_memory(upstream_python, url, rows):
+    """Peak RSS of make_reader reading none, a tenth, one window (the row groups the reader holds at once:
+    results_queue_size decoded + 2 decoding) and all of hello-world, each in a fresh process. Flat: reading
+    all of it takes at most 1.3x what one window takes (a tenth may not fill the window yet)."""
     group = DATASETS['hello'][3]
     queue = max(1, rows // (10 * group))
+    sizes = (0, rows // 10, min(rows, (queue + 2) * group), rows)
     print('\npeak RSS (MiB) over the dataset size, make_reader(workers_count=2, results_queue_size={}) on '
           'hello-world, {} rows in row groups of {}:'.format(queue, rows, group))
-    print('{:<10} {:>12} {:>12} {:>12} {:>10}'.format('', 'import only', '{} rows'.format(rows // 10),
-                                                      '{} rows'.format(rows), 'all/tenth'))
+    print('{:<10} {:>12} {:>12} {:>17} {:>12} {:>10} {:>11}'.format(
+        '', 'import only', '{} rows'.format(sizes[1]), '{} rows (window)'.format(sizes[2]), '{} rows'.format(rows),
+        'all/tenth', 'all/window'))
     for name, python in (('ours', sys.executable), ('upstream', upstream_python)):
         mib = []
-        for n in (0, rows // 10, rows):
+        for n in sizes:
             env = dict(ENV, PYTHONPATH=str(ROOT / 'python')) if name == 'ours' else ENV
             out = subprocess.run([python, str(HERE / '_upstream_side.py'), 'rss', url, str(n), str(queue)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -304,9 +336,10 @@ def print_memory(upstream_python, url, rows):
             if out.returncode:
                 raise SystemExit('{} rss run failed:\n{}'.format(name, out.stderr))
             mib.append(json.loads(out.stdout)['peak_rss_kib'] / 1024)
-        flat = mib[2] / mib[1]
+        flat = mib[3] / mib[2]
         verdict = ('  flat (<= 1.3x)' if flat <= 1.3 else '  NOT FLAT (> 1.3x)') if name == 'ours' else ''
-        print('{:<10} {:>12.0f} {:>12.0f} {:>12.0f} {:>9.2f}x{}'.format(name, *mib, flat, verdict))
+        print('{:<10} {:>12.0f} {:>12.0f} {:>17.0f} {:>12.0f} {:>9.2f}x {:>9.2f}x{}'.format(
+            name, *mib, mib[3] / mib[1], flat, verdict))
 
 
 def main():
@@ -332,7 +365,7 @@ def main():
         print('generating datasets in {} ...'.format(tmp), flush=True)
         urls = {name: generate(tmp, name, scale) for name, scale in scales.items()}
         print('floors (examples/decode_floor.rs on {} cores, no reader) ...'.format(os.cpu_count()), flush=True)
-        floor = floors(urls, args.seconds)
+        found_floors = floors(urls, args.seconds)
         print('readers (a fresh process per measurement) ...', flush=True)
         readers = measure_readers(args, urls, upstream_configs)
         lance = measure_lance(args, tmp, urls)
@@ -342,7 +375,7 @@ def main():
             spark_rows += measure_materialize(args, tmp)
             print('make_spark_converter (bench_converter.py) ...', flush=True)
             spark_rows += measure_converter(args, tmp)
-        print_table(readers, floor, lance, spark_rows, upstream_configs)
+        print_table(readers, found_floors, lance, spark_rows, upstream_configs)
         print_memory(args.upstream_python, urls['hello'], dataset_rows('hello', scales['hello']))
     run_helper_script('bench_transforms.py', ['--quick'] if args.quick else [])
     run_helper_script('bench_first_row.py', [])
