@@ -3,8 +3,9 @@
 compare_upstream.py runs it in a fresh process per measurement, in upstream's venv and in ours:
 
     python _upstream_side.py run '{"case": ..., "url": ..., "pool": ..., "workers": ..., "warmup": 1, "seconds": 4}'
-        -> one JSON line {"petastorm": version, "rate": rows/s, "peak_rss_kib": ...} ("error" instead of
-           "rate" on failure)
+        -> one JSON line {"petastorm": version, "rate": rows/s, "peak_rss_kib": ..., "cores": CPU seconds of the
+           process and its live descendants per second of the window, "consumer_ns_per_row": CPU of the iterating
+           thread per row} ("error" instead of "rate" on failure)
     python _upstream_side.py rss URL ROWS QUEUE
         -> {"peak_rss_kib": ...}: peak RSS of this process after reading ROWS rows with make_reader
 
@@ -71,13 +72,14 @@ def rate(counts, warmup, seconds):
     for _ in counts:
         if time.perf_counter() >= end:
             break
-    rows, start, cpu = 0, time.perf_counter(), time.thread_time()
+    rows, start, cpu, tree = 0, time.perf_counter(), time.thread_time(), tree_cpu_seconds()
     for n in counts:
         rows += n
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             break
     _CONSUMER_NS.append((time.thread_time() - cpu) * 1e9 / max(rows, 1))
+    _CORES.append((tree_cpu_seconds() - tree) / elapsed)
     return rows / elapsed
 
 
@@ -101,6 +103,27 @@ def measure(case, url, pool='thread', workers=2, warmup=1.0, seconds=4.0):
 
 _CHILDREN_KIB = []
 _CONSUMER_NS = []
+_CORES = []
+
+
+def tree_cpu_seconds(pid='self'):
+    """CPU seconds (user + system) of process `pid` and its live descendants so far (a process pool's workers)."""
+    total = 0.0
+    try:
+        with open('/proc/{}/stat'.format(pid)) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        tasks = os.listdir('/proc/{}/task'.format(pid))
+    except (OSError, ValueError, IndexError):
+        return total
+    for task in tasks:
+        try:
+            with open('/proc/{}/task/{}/children'.format(pid, task)) as f:
+                children = f.read().split()
+        except OSError:
+            continue
+        total += sum(tree_cpu_seconds(child) for child in children)
+    return total
 
 
 def children_peak_rss_kib(pid='self'):
@@ -173,7 +196,8 @@ def main():
         result['error'] = '{}: {}'.format(type(e).__name__, e)
     import petastorm
     result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib() + sum(_CHILDREN_KIB),
-                  consumer_ns_per_row=_CONSUMER_NS[-1] if _CONSUMER_NS else None)
+                  consumer_ns_per_row=_CONSUMER_NS[-1] if _CONSUMER_NS else None,
+                  cores=_CORES[-1] if _CORES else None)
     print(json.dumps(result), file=out, flush=True)
 
 

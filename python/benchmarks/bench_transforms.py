@@ -32,10 +32,11 @@ def _measure(python, ours, args, runs):
         spec = {'case': case, 'url': url, 'pool': pool, 'workers': workers, 'warmup': args.warmup,
                 'seconds': args.seconds}
         result = side_run(python, '_upstream_side.py', 'run', spec, ours)
-        out[case, pool, workers] = result.get('rate')
+        out[case, pool, workers] = result.get('rate'), result.get('cores')
         print('  {:<8} {:<9} {:<7} x{}: {}'.format('ours' if ours else 'upstream', case, pool, workers,
-                                                  fmt(result.get('rate')) + ' rows/s' if result.get('rate')
-                                                  else result.get('error')), flush=True)
+                                                  '{} rows/s, {:.2f} cores busy'.format(fmt(result['rate']),
+                                                                                        result.get('cores') or 0)
+                                                  if result.get('rate') else result.get('error')), flush=True)
     return out
 
 
@@ -66,21 +67,26 @@ def main():
         urls = {dataset: generate(Path(tmp), dataset, args.scale * (HELLO_SCALE if dataset == 'hello' else 1))
                 for _, dataset, _ in CASES}
         runs = [[case, urls[dataset], pool, workers] for case, dataset, _ in CASES for pool, workers in configs]
-        ours, upstream = {}, {}
+        ours, upstream, cores = {}, {}, {}
         order = [(_measure_ours, ours), (_measure_upstream, upstream)]
         for round_ in range(args.rounds):
             for measure_side, best in (order if round_ % 2 == 0 else order[::-1]):
-                for key, rate in measure_side(args, runs).items():
+                for key, (rate, busy) in measure_side(args, runs).items():
                     if rate and rate > best.get(key, 0):
                         best[key] = rate
+                        if best is ours:
+                            cores[key] = busy
 
     names = ['{}x{}'.format(*c) for c in configs]
-    print('\nrows/s (workers_count also sizes our native decode pool; dummy: one decode thread, serial transform)')
+    print('\nrows/s (workers_count also sizes our native decode pool; dummy: one decode thread, serial transform);'
+          ' busy: CPU cores our process and its workers used in that window')
     print('{:<30}{:<10}'.format('case', '') + ''.join('{:>11}'.format(n) for n in names))
     for case, _, label in CASES:
         for side, rates in (('ours', ours), ('upstream', upstream)):
             print('{:<30}{:<10}'.format(label if side == 'ours' else '', side) +
                   ''.join('{:>11}'.format(fmt(rates.get((case,) + c))) for c in configs))
+        print('{:<30}{:<10}'.format('', 'ours busy') + ''.join(
+            '{:>11}'.format(fmt(cores.get((case,) + c), 2)) for c in configs))
     print('\n{:<30} {:>22} {:>22} {:>8} {:>6}'.format('case', 'ours best', 'upstream best', 'ratio', 'met?'))
     for case, _, label in CASES:
         mine = max(configs, key=lambda c: ours[(case,) + c])
