@@ -106,34 +106,12 @@ _CONSUMER_NS = []
 _CORES = []
 
 
-def tree_cpu_seconds(pid='self'):
-    """CPU seconds (user + system) of process `pid` and its live descendants so far (a process pool's workers)."""
-    total = 0.0
-    try:
-        with open('/proc/{}/stat'.format(pid)) as f:
-            fields = f.read().rsplit(')', 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-        tasks = os.listdir('/proc/{}/task'.format(pid))
-    except (OSError, ValueError, IndexError):
-        return total
-    for task in tasks:
-        try:
-            with open('/proc/{}/task/{}/children'.format(pid, task)) as f:
-                children = f.read().split()
-        except OSError:
-            continue
-        total += sum(tree_cpu_seconds(child) for child in children)
-    return total
-
-
-def children_peak_rss_kib(pid='self'):
-    """The sum of the peak RSS (VmHWM) of every live descendant of process `pid`: a process pool's workers (and
-    our fork server) hold memory of the job too."""
-    total = 0
+def _descendants(pid='self'):
+    """The pids of the live descendants of process `pid` (a process pool's workers, our fork server)."""
     try:
         tasks = os.listdir('/proc/{}/task'.format(pid))
     except OSError:
-        return 0
+        return
     for task in tasks:
         try:
             with open('/proc/{}/task/{}/children'.format(pid, task)) as f:
@@ -141,13 +119,36 @@ def children_peak_rss_kib(pid='self'):
         except OSError:
             continue
         for child in children:
-            try:
-                with open('/proc/{}/status'.format(child)) as status:
-                    total += int(next(line for line in status if line.startswith('VmHWM:')).split()[1])
-            except (OSError, StopIteration):
-                continue
-            total += children_peak_rss_kib(child)
-    return total
+            yield child
+            yield from _descendants(child)
+
+
+def _cpu_seconds(pid):
+    try:
+        with open('/proc/{}/stat'.format(pid)) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _peak_rss_kib(pid):
+    try:
+        with open('/proc/{}/status'.format(pid)) as status:
+            return int(next(line for line in status if line.startswith('VmHWM:')).split()[1])
+    except (OSError, StopIteration):
+        return 0
+
+
+def tree_cpu_seconds():
+    """CPU seconds (user + system) of this process and its live descendants so far."""
+    return _cpu_seconds('self') + sum(_cpu_seconds(pid) for pid in _descendants())
+
+
+def children_peak_rss_kib():
+    """The sum of the peak RSS (VmHWM) of every live descendant of this process: a process pool's workers (and
+    our fork server) hold memory of the job too."""
+    return sum(_peak_rss_kib(pid) for pid in _descendants())
 
 
 def _transform_spec(case):
