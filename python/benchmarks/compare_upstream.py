@@ -275,8 +275,8 @@ def _share(rate, of):
     return '-' if not (rate and of) else '{:.0%}'.format(rate / of)
 
 
-def print_table(readers, floors, lance, spark_rows, upstream_configs):
-    floor, pages, notes = floors
+def print_table(readers, floor_results, lance, spark_rows, upstream_configs):
+    floor, pages, notes = floor_results
     row = '{:<46} {:>12} {:>12} {:>22} {:>7} {:>12} {:>8} {:>11} {:>7} {:>9} {:>9} {:>12}'
     print('\n' + row.format('case (rows/s)', 'ours w=2', 'ours w=1', 'upstream best', 'ratio', 'floor',
                             'of floor', '+pages', 'of it', 'RSS ours', 'RSS up', 'Lance'))
