@@ -67,7 +67,7 @@ CASES = {'hello': (False, _rows, False), 'hello_b': (True, _batches, False),
 
 def rate(counts, warmup, seconds):
     """rows/s of an endless iterator of row counts: `warmup` s discarded, then about `seconds` s timed; the CPU
-    time of this (the consuming) thread per row goes to _CONSUMER_NS."""
+    time of this (the consuming) thread per row and the cores busy in the window go to _WINDOW."""
     end = time.perf_counter() + warmup
     for _ in counts:
         if time.perf_counter() >= end:
@@ -78,8 +78,8 @@ def rate(counts, warmup, seconds):
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             break
-    _CONSUMER_NS.append((time.thread_time() - cpu) * 1e9 / max(rows, 1))
-    _CORES.append((tree_cpu_seconds() - tree) / elapsed)
+    _WINDOW.update(consumer_ns_per_row=(time.thread_time() - cpu) * 1e9 / max(rows, 1),
+                   cores=(tree_cpu_seconds() - tree) / elapsed)
     return rows / elapsed
 
 
@@ -97,13 +97,13 @@ def measure(case, url, pool='thread', workers=2, warmup=1.0, seconds=4.0):
     with make(url, reader_pool_type=pool, workers_count=workers, num_epochs=None,
               transform_spec=_transform_spec(case)) as reader:
         result = rate(counts(reader), warmup, seconds)
-        _CHILDREN_KIB.append(children_peak_rss_kib())  # while a process pool's workers are still alive
+        _WINDOW['children_kib'] = children_peak_rss_kib()  # while a process pool's workers are still alive
         return result
 
 
-_CHILDREN_KIB = []
-_CONSUMER_NS = []
-_CORES = []
+# What the timed window measured besides its rate: consumer_ns_per_row, cores, children_kib (peak RSS of live
+# descendants at its end).
+_WINDOW = {}
 
 
 def _descendants(pid='self'):
@@ -164,11 +164,7 @@ def _transform_spec(case):
 def peak_rss_kib():
     """This process's peak RSS. Linux's ru_maxrss survives execve, so a child of a big process starts
     at its parent's size: where /proc is there, the address space's own high-water mark (VmHWM)."""
-    try:
-        with open('/proc/self/status') as status:
-            return int(next(line for line in status if line.startswith('VmHWM:')).split()[1])
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return _peak_rss_kib('self') or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def read_rows(url, rows, queue):
@@ -196,9 +192,8 @@ def main():
     except Exception as e:  # reported; the table shows '-'
         result['error'] = '{}: {}'.format(type(e).__name__, e)
     import petastorm
-    result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib() + sum(_CHILDREN_KIB),
-                  consumer_ns_per_row=_CONSUMER_NS[-1] if _CONSUMER_NS else None,
-                  cores=_CORES[-1] if _CORES else None)
+    result.update(petastorm=petastorm.__version__, peak_rss_kib=peak_rss_kib() + _WINDOW.get('children_kib', 0),
+                  consumer_ns_per_row=_WINDOW.get('consumer_ns_per_row'), cores=_WINDOW.get('cores'))
     print(json.dumps(result), file=out, flush=True)
 
 
