@@ -12,6 +12,7 @@ when its process exits).
 Usage: ``spark-submit --jars petastorm-native.jar slow_write.py MODE URL``.
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -76,7 +77,9 @@ def main(mode, url):
     from petastorm import make_reader
     with make_reader(url, workers_count=1, num_epochs=1) as reader:
         rows = [[int(r.id), r.vec.tolist()] for r in reader]
-    print('ROWS', json.dumps(rows), flush=True)
+    # one write(2) of the whole line (under PIPE_BUF): the JVM's log lines share this pipe and must not land inside it
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), ('ROWS ' + json.dumps(rows) + '\n').encode())
     spark.stop()
 
 
