@@ -16,6 +16,7 @@ NumPy (:func:`to_numpy`): pyarrow's own ``to_numpy`` imports pandas (0.3 s) on i
 which reading rows never needs. Other types (decimals, nested types) still go through pyarrow.
 """
 import decimal
+import functools
 
 import numpy as np
 import pyarrow as pa
@@ -286,6 +287,58 @@ def rows_column(arr, field_dtype=None):
     if pa.types.is_null(arrow_type):
         return [None] * len(arr)
     return _scalar_rows(arr, field_dtype)
+
+
+def column_converter(arrow_type, field_dtype, batched):
+    """``arr -> column`` converting arrays of ``arrow_type`` as :func:`batch_column` (``batched``) or
+    :func:`rows_column` do, its checks made once per type: numbers and fixed-shape tensors of numbers are read
+    straight from their buffer while a batch has no nulls; everything else goes through those functions."""
+    general = batch_column if batched else rows_column
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        return _NumbersConverter(arrow_type, (), None, numeric_dtype(field_dtype), general, field_dtype)
+    if is_fixed_tensor(arrow_type) and (pa.types.is_integer(arrow_type.value_type)
+                                        or pa.types.is_floating(arrow_type.value_type)):
+        permutation = arrow_type.permutation
+        axes = None if permutation is None else [0] + [1 + axis for axis in permutation]
+        return _NumbersConverter(arrow_type.value_type, tuple(arrow_type.shape), axes, numeric_dtype(field_dtype),
+                                 general, field_dtype)
+    return functools.partial(general, field_dtype=field_dtype)
+
+
+class _NumbersConverter(object):
+    """A column of numbers (``shape == ()``) or of fixed-shape tensors of numbers as one ndarray view of its
+    values buffer, cast to the field's dtype; arrays with nulls take the general conversion."""
+
+    def __init__(self, value_type, shape, axes, dtype, general, field_dtype):
+        self._stored = _fixed_width_dtype(value_type)
+        self._dtype = dtype if dtype is not None and dtype != self._stored else None
+        self._shape = shape
+        self._size = int(np.prod(shape, dtype=np.int64))
+        self._axes = axes
+        self._general = general
+        self._field_dtype = field_dtype
+
+    def __call__(self, arr):
+        n = len(arr)
+        if not n or arr.null_count:
+            return self._general(arr, self._field_dtype)
+        if self._shape:
+            storage = arr.storage
+            values = storage.values
+            if values.null_count:
+                return self._general(arr, self._field_dtype)
+            first = values.offset + storage.offset * self._size
+        else:
+            values, first = arr, arr.offset
+        out = np.frombuffer(values.buffers()[1], dtype=self._stored, count=n * self._size,
+                            offset=first * self._stored.itemsize)
+        if self._dtype is not None:
+            out = out.astype(self._dtype)
+        if self._shape:
+            out = out.reshape((n,) + self._shape)
+            if self._axes is not None:
+                out = out.transpose(self._axes)
+        return out
 
 
 def _object_array(rows):

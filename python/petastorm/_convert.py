@@ -6,6 +6,8 @@ pool thread or (pickled once) in a worker process (``petastorm._workers``). An e
 the predicate or the transform keeps its type and gets a note naming the step, the decoded batch,
 the row and the fields it was given.
 """
+import functools
+
 import numpy as np
 
 from petastorm import _arrow
@@ -33,6 +35,10 @@ class BatchConverter(object):
         self.predicate = predicate
         self.predicate_fields = predicate_fields
         self.transform_func = transform_func
+        self._plan = None  # (batch schema, [(name, column index, convert)]), made for the first batch
+
+    def __getstate__(self):
+        return dict(self.__dict__, _plan=None)
 
     @property
     def runs_python(self):
@@ -41,7 +47,7 @@ class BatchConverter(object):
 
     def __call__(self, batch, index, offset=0):
         n = batch.num_rows
-        cols = {name: self._convert(_column(batch, name), field) for name, field in self.read_fields.items()}
+        cols = {name: convert(batch.column(i)) for name, i, convert in self._columns_plan(batch.schema)}
         filtered, kept = 0, None
         if self.predicate is not None and n:
             mask = self._predicate_mask(cols, n, (index, offset, None))
@@ -58,12 +64,19 @@ class BatchConverter(object):
             return self._transform_batch(cols, (index, offset, kept)) + (filtered,)
         return n, self._transform_rows(cols, (index, offset, kept)), filtered
 
-    def _convert(self, arr, field):
+    def _columns_plan(self, schema):
+        """``[(name, column index, convert)]`` of the read fields in batches of ``schema`` (the last batch's plan
+        while the schema stays the same)."""
+        plan = self._plan
+        if plan is None or not plan[0].equals(schema):
+            plan = self._plan = (schema, [(name, _column_index(schema, name), self._converter(schema, name, field))
+                                          for name, field in self.read_fields.items()])
+        return plan[1]
+
+    def _converter(self, schema, name, field):
         if is_custom(field.codec):  # a user's codec: its decode, cell by cell (the slow path)
-            values = [None if cell is None else field.codec.decode(field, cell) for cell in arr.to_pylist()]
-            return _arrow.stack_rows(values) if self.batched else values
-        convert = _arrow.batch_column if self.batched else _arrow.rows_column
-        return convert(arr, field.numpy_dtype)
+            return functools.partial(_custom_decode, field, self.batched)
+        return _arrow.column_converter(schema.field(name).type, field.numpy_dtype, self.batched)
 
     def _predicate_mask(self, cols, n, where):
         predicate, names = self.predicate, self.predicate_fields
@@ -129,11 +142,16 @@ def _noted(exc, step, where, row, names):
     return exc
 
 
-def _column(batch, name):
-    index = batch.schema.get_field_index(name)
+def _column_index(schema, name):
+    index = schema.get_field_index(name)
     if index < 0:
-        raise RuntimeError('the native reader returned no column {!r} (got {})'.format(name, batch.schema.names))
-    return batch.column(index)
+        raise RuntimeError('the native reader returned no column {!r} (got {})'.format(name, schema.names))
+    return index
+
+
+def _custom_decode(field, batched, arr):
+    values = [None if cell is None else field.codec.decode(field, cell) for cell in arr.to_pylist()]
+    return _arrow.stack_rows(values) if batched else values
 
 
 def _data_frame(columns):

@@ -177,3 +177,49 @@ def test_to_numpy_reads_buffers_as_pyarrow_converts_them(array):
         assert got.dtype == expected.dtype and got.shape == expected.shape
         for want, have in zip(expected.tolist(), got.tolist()):
             assert want == have or (want is None and have is None) or (want != want and have != have), (want, have)
+
+
+def planar_tensor(images):
+    """Channel-planar storage ``[3, H, W]`` of ``(rows, H, W, 3)`` images, read back as HWC."""
+    planar = np.ascontiguousarray(np.moveaxis(images, 3, 1))
+    storage = pa.FixedSizeListArray.from_arrays(pa.array(planar.ravel()), int(np.prod(planar.shape[1:])))
+    tensor_type = pa.fixed_shape_tensor(pa.from_numpy_dtype(images.dtype), planar.shape[1:], permutation=[1, 2, 0])
+    return pa.ExtensionArray.from_storage(tensor_type, storage)
+
+
+CONVERTER_CASES = [  # (array, field dtype, a view of the Arrow values buffer when read whole)
+    (pa.array(np.arange(7, dtype=np.int64)), np.int64, True),
+    (pa.array(np.arange(7, dtype=np.int16)), np.uint8, False),  # Spark short stored for a uint8 field
+    (pa.array([1.5, None, 2.5, 4.0], pa.float32()), np.float32, False),
+    (pa.array([1, 2, 3], pa.int32()), np.int32, True),
+    (pa.array([], pa.int64()), np.int64, False),
+    (fixed_tensor(np.arange(6 * 2 * 3, dtype=np.uint8).reshape(6, 2, 3), (2, 3)), np.uint8, True),
+    (fixed_tensor(np.arange(6 * 4, dtype=np.int32).reshape(6, 4), (4,)), np.float64, False),
+    (fixed_tensor(np.arange(5 * 2, dtype=np.float64).reshape(5, 2), (2,), mask=[False, True, False, False, True]),
+     np.float64, False),
+    (planar_tensor(np.arange(4 * 2 * 3 * 3, dtype=np.uint8).reshape(4, 2, 3, 3)), np.uint8, True),
+    (pa.array(['a', None, 'b']), np.str_, False),
+    (pa.array([True, False, True]), np.bool_, False),
+]
+
+
+@pytest.mark.parametrize('batched', [False, True])
+@pytest.mark.parametrize('array, dtype, view', CONVERTER_CASES, ids=lambda c: str(getattr(c, 'type', c)))
+def test_column_converter_converts_as_rows_column_and_batch_column(array, dtype, view, batched):
+    """The converter chosen once per type gives what the general conversion gives, on slices too; numbers and
+    tensors of numbers without nulls stay views of the Arrow buffer."""
+    general = _arrow.batch_column if batched else _arrow.rows_column
+    convert = _arrow.column_converter(array.type, dtype, batched)
+    for part in (array, array.slice(1), array.slice(2, max(len(array) - 3, 0))):
+        expected, got = general(part, dtype), convert(part)
+        assert type(got) is type(expected) and len(got) == len(expected)
+        if isinstance(expected, np.ndarray):
+            assert got.dtype == expected.dtype and got.shape == expected.shape and got.strides == expected.strides
+        for want, have in zip(expected, got):
+            if want is None:
+                assert have is None
+            else:
+                np.testing.assert_array_equal(have, want)
+    if view:
+        values = array.storage.values if isinstance(array.type, pa.FixedShapeTensorType) else array
+        assert np.shares_memory(convert(array), np.frombuffer(values.buffers()[1], dtype=np.uint8))
