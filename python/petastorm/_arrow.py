@@ -24,6 +24,7 @@ import pyarrow as pa
 _STRING_TYPES = (pa.types.is_string, pa.types.is_large_string)
 _BINARY_TYPES = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
 _LIST_TYPES = (pa.types.is_list, pa.types.is_large_list)
+_NUMBER_TYPES = (pa.types.is_integer, pa.types.is_floating)
 
 
 def _any(predicates, arrow_type):
@@ -124,7 +125,12 @@ def _raw_values(arr):
         return None
     if not n:
         return np.empty(0, dtype=dtype)
-    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=n, offset=arr.offset * dtype.itemsize)
+    return _buffer_view(arr.buffers()[1], dtype, arr.offset, n)
+
+
+def _buffer_view(buffer, dtype, first, count):
+    """``count`` values of ``dtype`` from value ``first`` of an Arrow buffer, as an ndarray (no copy)."""
+    return np.frombuffer(buffer, dtype=dtype, count=count, offset=first * dtype.itemsize)
 
 
 def to_numpy(arr):
@@ -178,11 +184,19 @@ def _fixed_tensor(arr, dtype):
     size = storage.type.list_size
     shape = tuple(arr.type.shape)
     values = storage.values.slice(storage.offset * size, len(storage) * size)
-    out = _flat_values(values, dtype).reshape((len(arr),) + shape)
-    permutation = arr.type.permutation
-    if permutation is not None:
-        out = out.transpose([0] + [1 + axis for axis in permutation])
-    return out
+    return _tensor_rows(_flat_values(values, dtype), len(arr), shape, _tensor_axes(arr.type))
+
+
+def _tensor_axes(tensor_type):
+    """The axes to transpose ``(rows, *physical shape)`` by for a fixed-shape tensor's logical layout, or ``None``."""
+    permutation = tensor_type.permutation
+    return None if permutation is None else [0] + [1 + axis for axis in permutation]
+
+
+def _tensor_rows(flat, n, shape, axes):
+    """``(n, *shape)`` of flat tensor values, transposed by ``axes`` (:func:`_tensor_axes`) when there are any."""
+    out = flat.reshape((n,) + shape)
+    return out if axes is None else out.transpose(axes)
 
 
 def _list_parts(list_arr, dtype):
@@ -254,7 +268,7 @@ def _with_nones(values, valid):
 def _scalar_rows(arr, field_dtype):
     arrow_type = arr.type
     valid = _validity(arr)
-    if pa.types.is_boolean(arrow_type) or pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+    if pa.types.is_boolean(arrow_type) or _any(_NUMBER_TYPES, arrow_type):
         values = _zero_nulls(arr)
         dtype = numeric_dtype(field_dtype)
         if dtype is not None and values.dtype != dtype:
@@ -293,52 +307,44 @@ def column_converter(arrow_type, field_dtype, batched):
     """``arr -> column`` converting arrays of ``arrow_type`` as :func:`batch_column` (``batched``) or
     :func:`rows_column` do, its checks made once per type: numbers and fixed-shape tensors of numbers are read
     straight from their buffer while a batch has no nulls; everything else goes through those functions."""
-    general = batch_column if batched else rows_column
-    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
-        return _NumbersConverter(arrow_type, (), None, numeric_dtype(field_dtype), general, field_dtype)
-    if is_fixed_tensor(arrow_type) and (pa.types.is_integer(arrow_type.value_type)
-                                        or pa.types.is_floating(arrow_type.value_type)):
-        permutation = arrow_type.permutation
-        axes = None if permutation is None else [0] + [1 + axis for axis in permutation]
-        return _NumbersConverter(arrow_type.value_type, tuple(arrow_type.shape), axes, numeric_dtype(field_dtype),
-                                 general, field_dtype)
-    return functools.partial(general, field_dtype=field_dtype)
+    general = functools.partial(batch_column if batched else rows_column, field_dtype=field_dtype)
+    if _any(_NUMBER_TYPES, arrow_type):
+        return _NumbersConverter(arrow_type, (), None, field_dtype, general)
+    if is_fixed_tensor(arrow_type) and _any(_NUMBER_TYPES, arrow_type.value_type):
+        return _NumbersConverter(arrow_type.value_type, tuple(arrow_type.shape), _tensor_axes(arrow_type),
+                                 field_dtype, general)
+    return general
 
 
 class _NumbersConverter(object):
     """A column of numbers (``shape == ()``) or of fixed-shape tensors of numbers as one ndarray view of its
-    values buffer, cast to the field's dtype; arrays with nulls take the general conversion."""
+    values buffer, cast to the field's dtype; arrays with nulls take the ``general`` conversion."""
 
-    def __init__(self, value_type, shape, axes, dtype, general, field_dtype):
+    def __init__(self, value_type, shape, axes, field_dtype, general):
         self._stored = _fixed_width_dtype(value_type)
+        dtype = numeric_dtype(field_dtype)
         self._dtype = dtype if dtype is not None and dtype != self._stored else None
         self._shape = shape
         self._size = int(np.prod(shape, dtype=np.int64))
         self._axes = axes
         self._general = general
-        self._field_dtype = field_dtype
 
     def __call__(self, arr):
         n = len(arr)
         if not n or arr.null_count:
-            return self._general(arr, self._field_dtype)
+            return self._general(arr)
         if self._shape:
             storage = arr.storage
             values = storage.values
             if values.null_count:
-                return self._general(arr, self._field_dtype)
+                return self._general(arr)
             first = values.offset + storage.offset * self._size
         else:
             values, first = arr, arr.offset
-        out = np.frombuffer(values.buffers()[1], dtype=self._stored, count=n * self._size,
-                            offset=first * self._stored.itemsize)
+        out = _buffer_view(values.buffers()[1], self._stored, first, n * self._size)
         if self._dtype is not None:
             out = out.astype(self._dtype)
-        if self._shape:
-            out = out.reshape((n,) + self._shape)
-            if self._axes is not None:
-                out = out.transpose(self._axes)
-        return out
+        return _tensor_rows(out, n, self._shape, self._axes) if self._shape else out
 
 
 def _object_array(rows):
@@ -361,8 +367,7 @@ def batch_column(arr, field_dtype=None):
             or pa.types.is_fixed_size_list(arrow_type)):
         rows = rows_column(arr, field_dtype)
         return rows if isinstance(rows, np.ndarray) else _object_array(rows)
-    if arr.null_count == 0 and (pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
-                                or pa.types.is_boolean(arrow_type)):
+    if arr.null_count == 0 and (pa.types.is_boolean(arrow_type) or _any(_NUMBER_TYPES, arrow_type)):
         return rows_column(arr, field_dtype)
     values = to_numpy(arr)
     if arr.null_count == 0 and _any(_STRING_TYPES, arrow_type):

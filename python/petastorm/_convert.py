@@ -69,14 +69,17 @@ class BatchConverter(object):
         while the schema stays the same)."""
         plan = self._plan
         if plan is None or not plan[0].equals(schema):
-            plan = self._plan = (schema, [(name, _column_index(schema, name), self._converter(schema, name, field))
-                                          for name, field in self.read_fields.items()])
+            columns = []
+            for name, field in self.read_fields.items():
+                i = _column_index(schema, name)
+                columns.append((name, i, self._converter(schema.field(i).type, field)))
+            plan = self._plan = (schema, columns)
         return plan[1]
 
-    def _converter(self, schema, name, field):
+    def _converter(self, arrow_type, field):
         if is_custom(field.codec):  # a user's codec: its decode, cell by cell (the slow path)
             return functools.partial(_custom_decode, field, self.batched)
-        return _arrow.column_converter(schema.field(name).type, field.numpy_dtype, self.batched)
+        return _arrow.column_converter(arrow_type, field.numpy_dtype, self.batched)
 
     def _predicate_mask(self, cols, n, where):
         predicate, names = self.predicate, self.predicate_fields
